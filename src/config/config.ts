@@ -1,0 +1,38 @@
+/** Typed configuration, read once from the environment (see README "Configuration"). */
+export interface Config {
+  port: number;
+  host: string;
+  /** postgres://… ; undefined → embedded PostgreSQL in `<dataDir>/pg`. */
+  databaseUrl: string | undefined;
+  dataDir: string;
+  logLevel: string;
+  corsOrigins: string[]; // empty → no CORS, no origin check
+  jwt: {
+    issuer: string | undefined;
+    audience: string | undefined;
+    jwksUrl: string | undefined;
+    jwksFile: string | undefined;
+    clockSkewSeconds: number;
+  };
+  firstAdminPatFile: string;
+  /** 32 bytes, from ROSTER_MASTER_KEY (base64) or `<dataDir>/master.key`. Resolved at start. */
+  masterKeyBase64: string | undefined;
+  bcryptCost: number;
+  maxRequestBytes: number;
+  codes: {
+    email: { length: number; expirySeconds: number };
+    phone: { length: number; expirySeconds: number };
+    passwordReset: { length: number; expirySeconds: number };
+  };
+  defaultUrlTemplates: {
+    emailVerification: string;
+    passwordReset: string;
+  };
+  passwordPolicy: {
+    minLength: number;
+    hasLowercase: boolean;
+    hasUppercase: boolean;
+    hasNumber: boolean;
+    hasSymbol: boolean;
+  };
+}

@@ -1,0 +1,169 @@
+/**
+ * The store interface: what the domain may ask of persistence. Implemented with Kysely over pg
+ * in src/store/kysely-store.ts. Every command runs inside one `transaction`.
+ */
+
+export type UserState = "active" | "inactive" | "locked" | "initial" | "deleted";
+export type UserType = "human" | "machine";
+export type Gender = 0 | 1 | 2 | 3;
+
+/** Current state of one user (a row of `users`). */
+export interface UserRecord {
+  id: string;
+  orgId: string;
+  type: UserType;
+  state: UserState;
+  username: string;
+  // human profile
+  givenName: string;
+  familyName: string;
+  nickName: string;
+  displayName: string;
+  preferredLanguage: string;
+  gender: Gender;
+  // contact
+  email: string;
+  emailVerified: boolean;
+  phone: string; // E.164 or ""
+  phoneVerified: boolean;
+  // password
+  passwordHash: string | null;
+  passwordChangeRequired: boolean;
+  passwordChangedAt: Date | null;
+  // machine
+  machineName: string;
+  machineDescription: string;
+  // bookkeeping
+  sequence: number; // number of events recorded for this user
+  createdAt: Date;
+  changedAt: Date; // time of the latest event
+}
+
+/** One event to append; `sequence` is the user's sequence after this event. */
+export interface NewEvent {
+  aggregateId: string; // the affected user's id
+  sequence: number;
+  type: string; // e.g. "user.human.profile.changed"
+  payload: Record<string, unknown>; // never secrets
+  actorId: string; // acting user's id ("" for the system)
+  orgId: string; // resource owner
+  createdAt: Date;
+}
+
+export interface EventRecord extends NewEvent {
+  position: string; // global position in the log (bigint as string)
+}
+
+export type CodePurpose = "email" | "phone" | "password_reset";
+export type CodeDelivery = "sent" | "returned";
+
+/** A verification code: stored only as a keyed hash. */
+export interface CodeRecord {
+  userId: string;
+  purpose: CodePurpose;
+  hash: Buffer; // HMAC-SHA-256 (codes.md §5)
+  createdAt: Date;
+  expiresAt: Date;
+  failedAttempts: number;
+  delivery: CodeDelivery;
+  urlTemplate: string | null;
+}
+
+export type NotificationChannel = "email" | "sms";
+
+/** A pending notification; its secret part is encrypted (AES-256-GCM) by the caller. */
+export interface NewNotification {
+  userId: string;
+  channel: NotificationChannel;
+  recipient: string;
+  purpose: CodePurpose;
+  encryptedPayload: Buffer; // contains code and rendered link
+  createdAt: Date;
+}
+
+export interface OrgRecord {
+  id: string;
+  name: string;
+  createdAt: Date;
+}
+
+/** A role membership. `scope` is "instance" or an organization id. */
+export interface MembershipRecord {
+  userId: string;
+  scope: string;
+  roles: string[];
+}
+
+export interface TokenRecord {
+  id: string;
+  userId: string;
+  hash: Buffer; // SHA-256 of the token
+  expiresAt: Date | null;
+  revokedAt: Date | null;
+  createdAt: Date;
+}
+
+/** Raised by the store when a username (case-folded) is already taken by a live user. */
+export class UsernameConflict extends Error {
+  constructor() {
+    super("username taken");
+    this.name = "UsernameConflict";
+  }
+}
+
+/** Raised by the store when an organization name (case-folded) or id is already taken. */
+export class OrgConflict extends Error {
+  constructor() {
+    super("organization exists");
+    this.name = "OrgConflict";
+  }
+}
+
+/** Operations available inside one transaction. */
+export interface StoreTx {
+  /** Loads a user and locks its row until the transaction ends (SELECT … FOR UPDATE). */
+  lockUser(id: string): Promise<UserRecord | undefined>;
+  getUser(id: string): Promise<UserRecord | undefined>;
+  /** True when a user other than `exceptUserId` (and not deleted) holds this folded username. */
+  usernameTaken(username: string, exceptUserId?: string): Promise<boolean>;
+  /** Inserts a new user, or replaces a deleted user's row with the same id. Throws UsernameConflict. */
+  insertUser(user: UserRecord): Promise<void>;
+  /** Writes the whole current state of an existing user. Throws UsernameConflict. */
+  updateUser(user: UserRecord): Promise<void>;
+  appendEvents(events: NewEvent[]): Promise<void>;
+
+  getCode(userId: string, purpose: CodePurpose): Promise<CodeRecord | undefined>;
+  /** Creates or replaces the user's code of that purpose. */
+  putCode(code: CodeRecord): Promise<void>;
+  deleteCode(userId: string, purpose: CodePurpose): Promise<void>;
+  setCodeFailedAttempts(userId: string, purpose: CodePurpose, failedAttempts: number): Promise<void>;
+  insertNotification(n: NewNotification): Promise<void>;
+
+  getOrg(id: string): Promise<OrgRecord | undefined>;
+  /** Throws OrgConflict when the id or the case-folded name is taken. */
+  insertOrg(org: OrgRecord): Promise<void>;
+  getMemberships(userId: string): Promise<MembershipRecord[]>;
+  /** Adds roles to the user's membership on the scope (creating it). */
+  addMembership(m: MembershipRecord): Promise<void>;
+  deleteMemberships(userId: string): Promise<void>;
+
+  findTokenByHash(hash: Buffer): Promise<TokenRecord | undefined>;
+  insertToken(t: TokenRecord): Promise<void>;
+
+  /** Small key/value table for instance-wide settings (e.g. "default_org_id"). */
+  getSetting(key: string): Promise<string | undefined>;
+  /** Inserts the value unless the key exists; returns the value stored afterwards. */
+  putSettingIfAbsent(key: string, value: string): Promise<string>;
+
+  listEvents(aggregateId: string): Promise<EventRecord[]>;
+}
+
+export interface Store {
+  /** Runs `fn` in one transaction (READ COMMITTED + row locks); commits if it returns, rolls back if it throws. */
+  transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+  /** Non-transactional reads (each its own statement). */
+  read: StoreTx;
+  /** A session-level advisory lock held for the duration of fn (used for first-start bootstrap). */
+  withAdvisoryLock<T>(key: number, fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
