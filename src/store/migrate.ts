@@ -1,0 +1,26 @@
+import type { Kysely } from "kysely";
+import { Migrator, type Migration, type MigrationResultSet } from "kysely/migration";
+import * as m0001 from "./migrations/0001_initial.js";
+
+/** Every migration, in order. Forward-only: add new files, never edit applied ones. */
+const migrations: Record<string, Migration> = {
+  "0001_initial": m0001,
+};
+
+/**
+ * Applies pending migrations. Kysely serialises concurrent runs with its own lock table, so
+ * several processes may call this at start.
+ */
+export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations },
+  });
+  const result: MigrationResultSet = await migrator.migrateToLatest();
+  if (result.error) {
+    const failed = result.results?.find((r) => r.status === "Error")?.migrationName;
+    const cause = result.error instanceof Error ? result.error : new Error(String(result.error));
+    throw new Error(`migration ${failed ?? "(unknown)"} failed: ${cause.message}`, { cause });
+  }
+  return (result.results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
+}
