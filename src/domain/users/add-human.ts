@@ -1,0 +1,210 @@
+import type { DomainDeps } from "../deps.js";
+import type { Principal } from "../principal.js";
+import { Errors } from "../errors.js";
+import { newId } from "../ids.js";
+import { UsernameConflict, type StoreTx, type UserRecord } from "../../store/types.js";
+import { ChangeSet, detailsOf, type Details } from "./change-set.js";
+import type { ReturnedCodes } from "./contact-steps.js";
+import type { EmailInput, NewPassword, PhoneInput, ProfileInput } from "./inputs.js";
+import { checkPasswordLength, checkPasswordPolicy } from "./password-policy.js";
+import { assertSupportedHash } from "./password-hash.js";
+import { checkPlainAddress } from "./email.js";
+import { normalizePhone } from "./phone.js";
+import { parseUrlTemplate } from "./url-template.js";
+import { canonicalLanguage } from "./language.js";
+import { normalizeGender } from "./profile-step.js";
+import { issueCode } from "./verification-codes.js";
+import { assertUsernameFree } from "./update-human.js";
+
+export interface AddHumanUserInput {
+  userId?: string;
+  username?: string;
+  organization?: { orgId?: string; orgDomain?: string };
+  /** `x-zitadel-orgid` header, empty or absent when not sent. */
+  orgIdHeader?: string | null;
+  profile: ProfileInput;
+  email: EmailInput;
+  phone?: PhoneInput;
+  metadata: { key: string; value: Uint8Array }[];
+  password?: NewPassword;
+  idpLinkCount: number;
+  totpSecret?: string;
+}
+
+export interface AddHumanUserResult extends ReturnedCodes {
+  userId: string;
+  details: Details;
+}
+
+/** A validated new human: normalised input and the slow password hash computed up front. */
+export interface PreparedHuman {
+  input: AddHumanUserInput;
+  givenName: string;
+  familyName: string;
+  phone: string;
+  passwordHash: string | null;
+}
+
+/** Contract.md §9.1 step 2: checks that need nothing stored; then the password hash (bcrypt). */
+export async function prepareHuman(deps: DomainDeps, input: AddHumanUserInput): Promise<PreparedHuman> {
+  const v = input.email.verification;
+  if (v.kind === "send" && v.urlTemplate !== undefined) parseUrlTemplate(v.urlTemplate);
+  checkPlainAddress(input.email.email);
+  const phone = input.phone && input.phone.phone !== "" ? normalizePhone(input.phone.phone) : "";
+  const pw = input.password;
+  if (pw?.kind === "hashed") assertSupportedHash(pw.hash);
+  if (pw?.kind === "plain") checkPasswordLength(pw.password);
+  const givenName = input.profile.givenName.trim();
+  const familyName = input.profile.familyName.trim();
+  if (givenName === "") throw Errors.givenNameEmpty();
+  if (familyName === "") throw Errors.familyNameEmpty();
+  if (input.totpSecret !== undefined) throw Errors.unimplemented();
+  if (input.idpLinkCount > 0) throw Errors.idpConfigNotExisting();
+  let passwordHash: string | null = null;
+  if (pw?.kind === "plain") {
+    checkPasswordPolicy(pw.password, deps.passwordPolicy);
+    passwordHash = await deps.hasher.hash(pw.password);
+  } else if (pw?.kind === "hashed") {
+    passwordHash = pw.hash;
+  }
+  return { input, givenName, familyName, phone, passwordHash };
+}
+
+/**
+ * The organization a new user belongs to (contract.md §9.1 step 1, auth.md §4/§5): it must
+ * exist and the caller must hold `user.write` on it.
+ */
+export async function resolveNewUserOrg(deps: DomainDeps, tx: StoreTx, principal: Principal, input: AddHumanUserInput): Promise<string> {
+  let orgId: string;
+  if (input.organization?.orgId !== undefined) orgId = input.organization.orgId;
+  else if (input.organization?.orgDomain !== undefined) throw Errors.orgNotExisting(); // no org domains yet
+  else if (input.orgIdHeader) orgId = input.orgIdHeader;
+  else orgId = principal.orgId;
+  if (!(await tx.getOrg(orgId))) throw Errors.orgNotExisting();
+  if (!deps.permissions.holds(principal, "user.write", orgId)) {
+    if (!deps.permissions.hasAnyMembershipFor(principal, orgId)) throw Errors.membershipNotFound();
+    throw Errors.noMatchingPermissions();
+  }
+  return orgId;
+}
+
+/**
+ * Plans and writes a new human user in `tx` (contract.md §9.1 steps 3–10). Used by AddHumanUser
+ * and by AddOrganization for new admins.
+ */
+export async function insertHuman(
+  deps: DomainDeps,
+  tx: StoreTx,
+  actorId: string,
+  orgId: string,
+  prepared: PreparedHuman,
+  now: Date,
+): Promise<{ user: UserRecord; codes: ReturnedCodes }> {
+  const { input } = prepared;
+  const id = input.userId ?? newId();
+  const previous = await tx.lockUser(id);
+  if (previous && previous.state !== "deleted") throw Errors.userIdTaken();
+  const username = input.username ?? input.email.email;
+  await assertUsernameFree(tx, username);
+
+  const p = input.profile;
+  const user: UserRecord = {
+    id,
+    orgId,
+    type: "human",
+    state: "active",
+    username,
+    givenName: prepared.givenName,
+    familyName: prepared.familyName,
+    nickName: p.nickName ?? "",
+    displayName: p.displayName ? p.displayName : `${prepared.givenName} ${prepared.familyName}`,
+    preferredLanguage: canonicalLanguage(p.preferredLanguage),
+    gender: normalizeGender(p.gender),
+    email: input.email.email,
+    emailVerified: false,
+    phone: prepared.phone,
+    phoneVerified: false,
+    passwordHash: prepared.passwordHash,
+    passwordChangeRequired: input.password?.changeRequired ?? false,
+    passwordChangedAt: prepared.passwordHash ? now : null,
+    machineName: "",
+    machineDescription: "",
+    sequence: previous?.sequence ?? 0,
+    createdAt: now,
+    changedAt: now,
+  };
+  const changes = new ChangeSet(user, actorId, now);
+  const codes: ReturnedCodes = {};
+  changes.add("user.human.added", {
+    username,
+    givenName: user.givenName,
+    familyName: user.familyName,
+    nickName: user.nickName,
+    displayName: user.displayName,
+    preferredLanguage: user.preferredLanguage,
+    gender: user.gender,
+    email: user.email,
+    phone: user.phone,
+    hasPassword: user.passwordHash !== null,
+    passwordChangeRequired: user.passwordChangeRequired,
+  });
+
+  const ev = input.email.verification;
+  if (ev.kind === "verified" && ev.value) {
+    user.emailVerified = true;
+    changes.add("user.human.email.verified", { old: false, new: true });
+  } else {
+    const issued = issueCode(
+      deps,
+      user,
+      "email",
+      ev.kind === "return" ? { kind: "return" } : { kind: "send", channel: "email", urlTemplate: ev.kind === "send" ? ev.urlTemplate : undefined },
+      now,
+    );
+    changes.putCode(issued.record);
+    if (issued.notification) changes.queueNotification(issued.notification);
+    changes.add("user.human.email.code.added", issued.eventPayload);
+    if (ev.kind === "return") codes.emailCode = issued.plain;
+  }
+
+  if (user.phone !== "") {
+    const pv = input.phone!.verification;
+    if (pv.kind === "verified") {
+      user.phoneVerified = true;
+      changes.add("user.human.phone.verified", { old: false, new: true });
+    } else {
+      const issued = issueCode(deps, user, "phone", pv.kind === "return" ? { kind: "return" } : { kind: "send", channel: "sms" }, now);
+      changes.putCode(issued.record);
+      if (issued.notification) changes.queueNotification(issued.notification);
+      changes.add("user.human.phone.code.added", issued.eventPayload);
+      if (pv.kind === "return") codes.phoneCode = issued.plain;
+    }
+  }
+
+  const metadata = new Map<string, Uint8Array>();
+  for (const m of input.metadata) metadata.set(m.key, m.value);
+  for (const [key, value] of metadata) {
+    changes.add("user.metadata.set", { key, value: Buffer.from(value).toString("base64") });
+  }
+
+  try {
+    const saved = await changes.commit(tx, user, "insert");
+    for (const [key, value] of metadata) await tx.setMetadata(id, key, Buffer.from(value));
+    return { user: saved, codes };
+  } catch (e) {
+    if (e instanceof UsernameConflict) throw Errors.usernameTaken();
+    throw e;
+  }
+}
+
+/** AddHumanUser (contract.md §9.1). */
+export async function addHumanUser(deps: DomainDeps, principal: Principal, input: AddHumanUserInput): Promise<AddHumanUserResult> {
+  await resolveNewUserOrg(deps, deps.store.read, principal, input);
+  const prepared = await prepareHuman(deps, input);
+  const now = deps.now();
+  return deps.store.transaction(async (tx) => {
+    const orgId = await resolveNewUserOrg(deps, tx, principal, input);
+    const { user, codes } = await insertHuman(deps, tx, principal.userId, orgId, prepared, now);
+    return { userId: user.id, details: detailsOf(user), ...codes };
+  });
+}

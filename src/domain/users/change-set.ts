@@ -1,0 +1,80 @@
+import type { CodePurpose, CodeRecord, NewEvent, NewNotification, StoreTx, UserRecord } from "../../store/types.js";
+
+/**
+ * Everything one command will write for one user, planned in memory and written at once by
+ * `commit`: the events (numbered from the user's current sequence, sharing one timestamp), the
+ * codes to store or discard and the notifications to queue. Nothing is written before the plan
+ * is complete, so a failing step leaves nothing behind.
+ */
+export class ChangeSet {
+  readonly events: NewEvent[] = [];
+  private readonly codeWrites = new Map<CodePurpose, CodeRecord | null>();
+  private readonly notifications: NewNotification[] = [];
+
+  constructor(
+    private readonly user: Pick<UserRecord, "id" | "orgId" | "sequence">,
+    private readonly actorId: string,
+    readonly at: Date,
+  ) {}
+
+  add(type: string, payload: Record<string, unknown> = {}): void {
+    this.events.push({
+      aggregateId: this.user.id,
+      sequence: this.user.sequence + this.events.length + 1,
+      type,
+      payload: { userId: this.user.id, ...payload },
+      actorId: this.actorId,
+      orgId: this.user.orgId,
+      createdAt: this.at,
+    });
+  }
+
+  /** Stores a new code of its purpose, replacing the previous one. */
+  putCode(code: CodeRecord): void {
+    this.codeWrites.set(code.purpose, code);
+  }
+
+  /** Discards the pending code of that purpose, if any. */
+  discardCode(purpose: CodePurpose): void {
+    this.codeWrites.set(purpose, null);
+  }
+
+  queueNotification(n: NewNotification): void {
+    this.notifications.push(n);
+  }
+
+  get isEmpty(): boolean {
+    return this.events.length === 0;
+  }
+
+  /** The user's sequence after these events. */
+  get sequence(): number {
+    return this.user.sequence + this.events.length;
+  }
+
+  /** Writes the new user state, the events, the codes and the notifications in `tx`. */
+  async commit(tx: StoreTx, newState: UserRecord, mode: "insert" | "update"): Promise<UserRecord> {
+    const user: UserRecord = { ...newState, sequence: this.sequence, changedAt: this.at };
+    if (mode === "insert") await tx.insertUser(user);
+    else await tx.updateUser(user);
+    await tx.appendEvents(this.events);
+    for (const [purpose, code] of this.codeWrites) {
+      if (code) await tx.putCode(code);
+      else await tx.deleteCode(user.id, purpose);
+    }
+    for (const n of this.notifications) await tx.insertNotification(n);
+    return user;
+  }
+}
+
+/** `details` of a response: the user's sequence, latest change and organization. */
+export interface Details {
+  sequence: number;
+  changeDate: Date;
+  resourceOwner: string;
+  creationDate?: Date;
+}
+
+export function detailsOf(user: Pick<UserRecord, "sequence" | "changedAt" | "orgId">): Details {
+  return { sequence: user.sequence, changeDate: user.changedAt, resourceOwner: user.orgId };
+}

@@ -1,0 +1,84 @@
+import type { SetHumanEmail } from "../gen/zitadel/user/v2/email_pb.js";
+import type { SetHumanPhone } from "../gen/zitadel/user/v2/phone_pb.js";
+import type { Password, HashedPassword, SetPassword } from "../gen/zitadel/user/v2/password_pb.js";
+import type { SetHumanProfile } from "../gen/zitadel/user/v2/user_pb.js";
+import type { AddHumanUserRequest } from "../gen/zitadel/user/v2/user_service_pb.js";
+import type { EmailInput, NewPassword, PasswordInput, PhoneInput, ProfileInput } from "../domain/users/inputs.js";
+import type { AddHumanUserInput } from "../domain/users/add-human.js";
+
+/** Proto request parts → plain domain inputs. */
+
+export function profileInput(p: SetHumanProfile): ProfileInput {
+  return {
+    givenName: p.givenName,
+    familyName: p.familyName,
+    nickName: p.nickName,
+    displayName: p.displayName,
+    preferredLanguage: p.preferredLanguage,
+    gender: p.gender,
+  };
+}
+
+export function emailInput(e: SetHumanEmail): EmailInput {
+  const v = e.verification;
+  return {
+    email: e.email,
+    verification:
+      v.case === "sendCode"
+        ? { kind: "send", urlTemplate: v.value.urlTemplate }
+        : v.case === "returnCode"
+          ? { kind: "return" }
+          : v.case === "isVerified"
+            ? { kind: "verified", value: v.value }
+            : { kind: "none" },
+  };
+}
+
+export function phoneInput(p: SetHumanPhone): PhoneInput {
+  const v = p.verification;
+  return {
+    phone: p.phone,
+    verification:
+      v.case === "sendCode" ? { kind: "send" } : v.case === "returnCode" ? { kind: "return" } : v.case === "isVerified" ? { kind: "verified" } : { kind: "none" },
+  };
+}
+
+export function newPasswordInput(
+  t: { case: "password"; value: Password } | { case: "hashedPassword"; value: HashedPassword } | { case: undefined; value?: undefined },
+): NewPassword | undefined {
+  if (t.case === "password") return { kind: "plain", password: t.value.password, changeRequired: t.value.changeRequired };
+  if (t.case === "hashedPassword") return { kind: "hashed", hash: t.value.hash, changeRequired: t.value.changeRequired };
+  return undefined;
+}
+
+export function passwordInput(p: SetPassword): PasswordInput {
+  const v = p.verification;
+  return {
+    newPassword: newPasswordInput(p.passwordType),
+    verification:
+      v.case === "currentPassword"
+        ? { kind: "current", password: v.value }
+        : v.case === "verificationCode"
+          ? { kind: "code", code: v.value }
+          : { kind: "none" },
+  };
+}
+
+export function addHumanInput(r: AddHumanUserRequest, orgIdHeader: string | null): AddHumanUserInput {
+  const org = r.organization?.org;
+  return {
+    userId: r.userId,
+    username: r.username,
+    organization:
+      org?.case === "orgId" ? { orgId: org.value } : org?.case === "orgDomain" ? { orgDomain: org.value } : undefined,
+    orgIdHeader,
+    // presence of profile and email is a field rule, checked before the handler runs
+    profile: profileInput(r.profile!),
+    email: emailInput(r.email!),
+    phone: r.phone ? phoneInput(r.phone) : undefined,
+    metadata: r.metadata.map((m) => ({ key: m.key, value: m.value })),
+    password: newPasswordInput(r.passwordType),
+    idpLinkCount: r.idpLinks.length,
+    totpSecret: r.totpSecret,
+  };
+}

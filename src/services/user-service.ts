@@ -1,0 +1,103 @@
+import { create } from "@bufbuild/protobuf";
+import type { ServiceImpl } from "@connectrpc/connect";
+import {
+  AddHumanUserResponseSchema,
+  GetUserByIDResponseSchema,
+  PasswordResetResponseSchema,
+  SetPasswordResponseSchema,
+  UpdateHumanUserResponseSchema,
+  type UserService,
+} from "../gen/zitadel/user/v2/user_service_pb.js";
+import { NotificationType } from "../gen/zitadel/user/v2/password_pb.js";
+import type { DomainDeps } from "../domain/deps.js";
+import { addHumanUser } from "../domain/users/add-human.js";
+import { getUserById } from "../domain/users/get-user.js";
+import { passwordReset, type PasswordResetMedium } from "../domain/users/password-reset.js";
+import { setPassword } from "../domain/users/set-password.js";
+import { updateHumanUser } from "../domain/users/update-human.js";
+import { detailsToProto, ifMatchOf, setEtag, userToProto } from "./mapping.js";
+import { principalOf } from "./request-context.js";
+import { addHumanInput, emailInput, newPasswordInput, passwordInput, phoneInput, profileInput } from "./user-inputs.js";
+
+/**
+ * zitadel.user.v2.UserService: proto ⇄ domain mapping only. RPCs not listed here answer
+ * UNIMPLEMENTED until their issue comes.
+ */
+export function createUserService(deps: DomainDeps): Partial<ServiceImpl<typeof UserService>> {
+  return {
+    async updateHumanUser(req, ctx) {
+      const result = await updateHumanUser(deps, principalOf(ctx), {
+        userId: req.userId,
+        username: req.username,
+        profile: req.profile && profileInput(req.profile),
+        email: req.email && emailInput(req.email),
+        phone: req.phone && phoneInput(req.phone),
+        password: req.password && passwordInput(req.password),
+        ifMatch: ifMatchOf(ctx),
+      });
+      setEtag(ctx, result.details);
+      return create(UpdateHumanUserResponseSchema, {
+        details: detailsToProto(result.details),
+        emailCode: result.emailCode,
+        phoneCode: result.phoneCode,
+      });
+    },
+
+    async addHumanUser(req, ctx) {
+      const result = await addHumanUser(deps, principalOf(ctx), addHumanInput(req, ctx.requestHeader.get("x-zitadel-orgid")));
+      setEtag(ctx, result.details);
+      return create(AddHumanUserResponseSchema, {
+        userId: result.userId,
+        details: detailsToProto(result.details),
+        emailCode: result.emailCode,
+        phoneCode: result.phoneCode,
+      });
+    },
+
+    async getUserByID(req, ctx) {
+      const user = await getUserById(deps, principalOf(ctx), req.userId);
+      const proto = userToProto(user);
+      ctx.responseHeader.set("etag", `"${user.sequence}"`);
+      return create(GetUserByIDResponseSchema, { details: proto.details, user: proto });
+    },
+
+    async passwordReset(req, ctx) {
+      const m = req.medium;
+      const medium: PasswordResetMedium =
+        m.case === "returnCode"
+          ? { kind: "return" }
+          : m.case === "sendLink"
+            ? {
+                kind: "link",
+                channel: m.value.notificationType === NotificationType.SMS ? "sms" : "email",
+                urlTemplate: m.value.urlTemplate,
+              }
+            : { kind: "default" };
+      const result = await passwordReset(deps, principalOf(ctx), { userId: req.userId, medium, ifMatch: ifMatchOf(ctx) });
+      setEtag(ctx, result.details);
+      return create(PasswordResetResponseSchema, {
+        details: detailsToProto(result.details),
+        verificationCode: result.verificationCode,
+      });
+    },
+
+    async setPassword(req, ctx) {
+      const v = req.verification;
+      const result = await setPassword(deps, principalOf(ctx), {
+        userId: req.userId,
+        password: {
+          newPassword: req.newPassword && newPasswordInput({ case: "password", value: req.newPassword }),
+          verification:
+            v.case === "currentPassword"
+              ? { kind: "current", password: v.value }
+              : v.case === "verificationCode"
+                ? { kind: "code", code: v.value }
+                : { kind: "none" },
+        },
+        ifMatch: ifMatchOf(ctx),
+      });
+      setEtag(ctx, result.details);
+      return create(SetPasswordResponseSchema, { details: detailsToProto(result.details) });
+    },
+  };
+}
