@@ -1,0 +1,85 @@
+import path from "node:path";
+import type { Config } from "./config.js";
+
+/** Raised for a malformed environment variable, naming it. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+type Env = Record<string, string | undefined>;
+
+function str(env: Env, name: string): string | undefined {
+  const v = env[name]?.trim();
+  return v ? v : undefined;
+}
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const v = str(env, name);
+  if (v === undefined) return fallback;
+  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) {
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got "${v}"`);
+  }
+  return Number(v);
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const v = str(env, name);
+  if (v === undefined) return fallback;
+  if (v === "true" || v === "1") return true;
+  if (v === "false" || v === "0") return false;
+  throw new ConfigError(`${name} must be true or false, got "${v}"`);
+}
+
+function codeSettings(env: Env, prefix: string) {
+  return {
+    length: int(env, `${prefix}_CODE_LENGTH`, 6, 6, 20),
+    expirySeconds: int(env, `${prefix}_CODE_EXPIRY_SECONDS`, 3600, 1, 30 * 24 * 3600),
+  };
+}
+
+/** Reads the configuration from the environment once; every variable is listed in README.md. */
+export function loadConfig(env: Env = process.env): Config {
+  const dataDir = path.resolve(str(env, "ROSTER_DATA_DIR") ?? "./data");
+  const port = int(env, "PORT", 8080, 0, 65535);
+  const publicUrl = str(env, "ROSTER_PUBLIC_URL") ?? `http://localhost:${port || 8080}`;
+  return {
+    port,
+    host: str(env, "ROSTER_HOST") ?? "0.0.0.0",
+    databaseUrl: str(env, "DATABASE_URL"),
+    dataDir,
+    logLevel: str(env, "ROSTER_LOG_LEVEL") ?? "info",
+    corsOrigins: (str(env, "ROSTER_CORS_ORIGINS") ?? "")
+      .split(",")
+      .map((o) => o.trim())
+      .filter((o) => o !== ""),
+    jwt: {
+      issuer: str(env, "ROSTER_JWT_ISSUER"),
+      audience: str(env, "ROSTER_JWT_AUDIENCE"),
+      jwksUrl: str(env, "ROSTER_JWT_JWKS_URL"),
+      jwksFile: str(env, "ROSTER_JWT_JWKS_FILE"),
+      clockSkewSeconds: int(env, "ROSTER_JWT_CLOCK_SKEW_SECONDS", 30, 0, 600),
+    },
+    firstAdminPatFile: path.resolve(str(env, "ROSTER_FIRST_ADMIN_PAT_FILE") ?? path.join(dataDir, "admin.pat")),
+    masterKeyBase64: str(env, "ROSTER_MASTER_KEY"),
+    bcryptCost: int(env, "ROSTER_BCRYPT_COST", 12, 4, 31),
+    maxRequestBytes: int(env, "ROSTER_MAX_REQUEST_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
+    codes: {
+      email: codeSettings(env, "ROSTER_EMAIL"),
+      phone: codeSettings(env, "ROSTER_PHONE"),
+      passwordReset: codeSettings(env, "ROSTER_PASSWORD_RESET"),
+    },
+    defaultUrlTemplates: {
+      emailVerification:
+        str(env, "ROSTER_EMAIL_VERIFICATION_URL_TEMPLATE") ?? `${publicUrl}/ui/verify-email?userID={{.UserID}}&code={{.Code}}&orgID={{.OrgID}}`,
+      passwordReset:
+        str(env, "ROSTER_PASSWORD_RESET_URL_TEMPLATE") ?? `${publicUrl}/ui/password-reset?userID={{.UserID}}&code={{.Code}}&orgID={{.OrgID}}`,
+    },
+    passwordPolicy: {
+      minLength: int(env, "ROSTER_PASSWORD_MIN_LENGTH", 8, 1, 72),
+      hasLowercase: bool(env, "ROSTER_PASSWORD_REQUIRE_LOWERCASE", true),
+      hasUppercase: bool(env, "ROSTER_PASSWORD_REQUIRE_UPPERCASE", true),
+      hasNumber: bool(env, "ROSTER_PASSWORD_REQUIRE_NUMBER", true),
+      hasSymbol: bool(env, "ROSTER_PASSWORD_REQUIRE_SYMBOL", true),
+    },
+  };
+}
