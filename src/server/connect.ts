@@ -1,0 +1,67 @@
+/**
+ * The RPC side of the edge: gRPC, gRPC-web and Connect through connect-node, and the same
+ * routes with the same interceptors as an in-process transport for the REST gateway.
+ */
+import type { DescService } from "@bufbuild/protobuf";
+import { createRouterTransport, type ConnectRouter, type ConnectRouterOptions, type Interceptor, type ServiceImpl, type Transport } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { Logger } from "pino";
+import { createOriginInterceptor, type OriginPolicy } from "./cors.js";
+import { createAuthInterceptor, type Authenticate } from "./interceptors/auth.js";
+import { createErrorInterceptor } from "./interceptors/errors.js";
+import { contextValuesWithLog, createLoggingInterceptor } from "./interceptors/logging.js";
+import { createRequestValidator, createValidationInterceptor } from "./interceptors/validation.js";
+
+export interface ServiceRegistration {
+  service: DescService;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  impl: Partial<ServiceImpl<any>>;
+}
+
+export interface RpcOptions {
+  logger: Logger;
+  services: ServiceRegistration[];
+  authenticate: Authenticate;
+  originPolicy: OriginPolicy | undefined;
+  maxRequestBytes: number;
+}
+
+/** logging → error mapping → (origin) → auth → validation → handler. */
+export function createInterceptors(opts: RpcOptions): Interceptor[] {
+  return [
+    createLoggingInterceptor(),
+    createErrorInterceptor(opts.logger),
+    ...(opts.originPolicy ? [createOriginInterceptor(opts.originPolicy)] : []),
+    createAuthInterceptor(opts.authenticate),
+    createValidationInterceptor(createRequestValidator()),
+  ];
+}
+
+function routerOptions(opts: RpcOptions): ConnectRouterOptions {
+  return {
+    interceptors: createInterceptors(opts),
+    readMaxBytes: opts.maxRequestBytes,
+    // Unknown JSON fields are ignored on Connect as on REST (contract.md §3).
+    jsonOptions: { ignoreUnknownFields: true },
+  };
+}
+
+function routes(services: ServiceRegistration[]): (router: ConnectRouter) => void {
+  // Methods missing from a partial impl answer UNIMPLEMENTED (connect fills them in).
+  return (router) => {
+    for (const { service, impl } of services) router.service(service, impl);
+  };
+}
+
+export function createRpcHandler(opts: RpcOptions) {
+  return connectNodeAdapter({
+    ...routerOptions(opts),
+    routes: routes(opts.services),
+    contextValues: contextValuesWithLog,
+  });
+}
+
+/** The same routes and interceptors, reachable in-process (for the REST gateway). */
+export function createInProcessTransport(opts: RpcOptions): Transport {
+  return createRouterTransport(routes(opts.services), { router: routerOptions(opts) });
+}

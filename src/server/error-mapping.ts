@@ -1,0 +1,108 @@
+/**
+ * The one place where errors become wire errors (errors.md):
+ * DomainError → ConnectError (gRPC, gRPC-web, Connect), ConnectError → REST status and body.
+ */
+import { fromBinary } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { DomainError, Errors, type ErrorKind } from "../domain/errors.js";
+import { ErrorDetailSchema } from "../gen/zitadel/message_pb.js";
+
+const codeOfKind: Record<ErrorKind, Code> = {
+  InvalidArgument: Code.InvalidArgument,
+  NotFound: Code.NotFound,
+  AlreadyExists: Code.AlreadyExists,
+  PermissionDenied: Code.PermissionDenied,
+  FailedPrecondition: Code.FailedPrecondition,
+  Unauthenticated: Code.Unauthenticated,
+  Unimplemented: Code.Unimplemented,
+  Internal: Code.Internal,
+  Unavailable: Code.Unavailable,
+  DeadlineExceeded: Code.DeadlineExceeded,
+  ResourceExhausted: Code.ResourceExhausted,
+};
+
+/** grpc-gateway's HTTP status per gRPC code (errors.md §1). */
+const restStatusOfCode: Record<Code, number> = {
+  [Code.Canceled]: 499,
+  [Code.Unknown]: 500,
+  [Code.InvalidArgument]: 400,
+  [Code.DeadlineExceeded]: 504,
+  [Code.NotFound]: 404,
+  [Code.AlreadyExists]: 409,
+  [Code.PermissionDenied]: 403,
+  [Code.ResourceExhausted]: 429,
+  [Code.FailedPrecondition]: 400,
+  [Code.Aborted]: 409,
+  [Code.OutOfRange]: 400,
+  [Code.Unimplemented]: 501,
+  [Code.Internal]: 500,
+  [Code.Unavailable]: 503,
+  [Code.DataLoss]: 500,
+  [Code.Unauthenticated]: 401,
+};
+
+/** The if-match mismatch is the one error whose REST status differs from grpc-gateway's (decision 5). */
+const restStatusOverrides: ReadonlyMap<string, number> = new Map([[Errors.sequenceMismatch().id, 412]]);
+
+const ERROR_DETAIL_TYPE = ErrorDetailSchema.typeName;
+
+export function connectErrorFromDomain(err: DomainError): ConnectError {
+  const details = err.id ? [{ desc: ErrorDetailSchema, value: { id: err.id, message: err.text } }] : [];
+  return new ConnectError(err.message, codeOfKind[err.kind], undefined, details, err);
+}
+
+/** The error every unexpected failure turns into; its cause belongs in the log only. */
+export function internalConnectError(): ConnectError {
+  return connectErrorFromDomain(Errors.internal());
+}
+
+/** Any thrown value → ConnectError; `undefined` means "not ours, treat as internal". */
+export function toConnectError(err: unknown): ConnectError | undefined {
+  if (err instanceof DomainError) return connectErrorFromDomain(err);
+  if (err instanceof ConnectError) return err;
+  return undefined;
+}
+
+export interface RestErrorDetail {
+  "@type": string;
+  id: string;
+  message: string;
+}
+
+export interface RestErrorBody {
+  code: number;
+  message: string;
+  details?: RestErrorDetail[];
+}
+
+export interface RestError {
+  status: number;
+  body: RestErrorBody;
+}
+
+/** ZITADEL error details carried by a ConnectError, whether created here or received from a transport. */
+export function errorDetailsOf(err: ConnectError): Array<{ id: string; message: string }> {
+  const out: Array<{ id: string; message: string }> = [];
+  for (const d of err.details) {
+    if ("desc" in d) {
+      if (d.desc.typeName !== ERROR_DETAIL_TYPE) continue;
+      const v = d.value as { id?: string; message?: string };
+      out.push({ id: v.id ?? "", message: v.message ?? "" });
+    } else if (d.type === ERROR_DETAIL_TYPE) {
+      const v = fromBinary(ErrorDetailSchema, d.value);
+      out.push({ id: v.id, message: v.message });
+    }
+  }
+  return out;
+}
+
+/** REST status and grpc-gateway style body for a ConnectError (errors.md §4). */
+export function restErrorFromConnect(err: ConnectError): RestError {
+  const details = errorDetailsOf(err);
+  const body: RestErrorBody = { code: err.code, message: err.rawMessage };
+  if (details.length > 0) {
+    body.details = details.map((d) => ({ "@type": `type.googleapis.com/${ERROR_DETAIL_TYPE}`, id: d.id, message: d.message }));
+  }
+  const override = details.map((d) => restStatusOverrides.get(d.id)).find((s) => s !== undefined);
+  return { status: override ?? restStatusOfCode[err.code] ?? 500, body };
+}

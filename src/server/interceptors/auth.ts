@@ -1,0 +1,25 @@
+import type { Interceptor } from "@connectrpc/connect";
+import type { Principal } from "../../domain/principal.js";
+import { principalKey } from "../../services/request-context.js";
+
+export interface AuthHeaders {
+  authorization: string | null;
+  /** `x-zitadel-orgid`; an empty value counts as absent (auth.md §4). */
+  orgId: string | null;
+}
+
+/** Resolves the caller or throws the DomainError that refuses it. */
+export type Authenticate = (headers: AuthHeaders) => Promise<Principal>;
+
+/** Runs before validation and the handler: every RPC needs an authenticated caller (auth.md §1). */
+export function createAuthInterceptor(authenticate: Authenticate): Interceptor {
+  return (next) => async (req) => {
+    const orgId = req.header.get("x-zitadel-orgid");
+    const principal = await authenticate({
+      authorization: req.header.get("authorization"),
+      orgId: orgId === null || orgId === "" ? null : orgId,
+    });
+    req.contextValues.set(principalKey, principal);
+    return next(req);
+  };
+}

@@ -1,0 +1,100 @@
+/**
+ * One JSON line per request: protocol, procedure, code, HTTP status, duration. Never headers or
+ * bodies (they carry tokens and personal data).
+ *
+ * The line is written when the HTTP response closes, so requests that never reach an interceptor
+ * (decoding errors, unknown routes) are logged too; the interceptor only records the RPC's code.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import { Code, ConnectError, createContextKey, createContextValues, type ContextValues, type Interceptor } from "@connectrpc/connect";
+import type { Logger } from "pino";
+
+export type Protocol = "grpc" | "grpc-web" | "connect" | "rest";
+
+export interface RequestLog {
+  protocol: Protocol;
+  procedure: string;
+  /** Connect's code name (`ok`, `not_found`, …) once known. */
+  code?: string;
+}
+
+export type NodeRequest = IncomingMessage | Http2ServerRequest;
+export type NodeResponse = ServerResponse | Http2ServerResponse;
+
+const requestLogKey = createContextKey<RequestLog | undefined>(undefined, { description: "request log record" });
+const logs = new WeakMap<NodeRequest, RequestLog>();
+
+export function codeName(code: Code): string {
+  return (Code[code] ?? "unknown").replace(/[a-z][A-Z]/g, (m) => `${m[0]}_${m[1]}`).toLowerCase();
+}
+
+function protocolOf(req: NodeRequest): Protocol {
+  const type = String(req.headers["content-type"] ?? "");
+  if (type.startsWith("application/grpc-web")) return "grpc-web";
+  if (type.startsWith("application/grpc")) return "grpc";
+  return "connect";
+}
+
+/** The record of a request being served; the REST gateway fills it itself. */
+export function requestLogOf(req: NodeRequest): RequestLog | undefined {
+  return logs.get(req);
+}
+
+/** connect-node `contextValues` hook: exposes the request's log record to the interceptor. */
+export function contextValuesWithLog(req: NodeRequest): ContextValues {
+  const values = createContextValues();
+  values.set(requestLogKey, logs.get(req));
+  return values;
+}
+
+/** Records the RPC's outcome; sits outermost so it sees the mapped error. */
+export function createLoggingInterceptor(): Interceptor {
+  return (next) => async (req) => {
+    const record = req.contextValues.get(requestLogKey);
+    try {
+      const res = await next(req);
+      if (record) record.code = "ok";
+      return res;
+    } catch (err) {
+      if (record) record.code = codeName(err instanceof ConnectError ? err.code : Code.Unknown);
+      throw err;
+    }
+  };
+}
+
+/** Connect errors raised before any interceptor runs (decoding, size, unknown procedure). */
+const connectCodeOfStatus: Record<number, Code> = {
+  400: Code.InvalidArgument,
+  404: Code.Unimplemented,
+  429: Code.ResourceExhausted,
+};
+
+function fallbackCode(record: RequestLog, res: NodeResponse): string | undefined {
+  const grpcStatus = res.getHeader("grpc-status");
+  if (grpcStatus !== undefined) return codeName(Number(grpcStatus) as Code);
+  if (res.statusCode < 400) return "ok";
+  const code = record.protocol === "connect" ? connectCodeOfStatus[res.statusCode] : undefined;
+  return code === undefined ? "unknown" : codeName(code);
+}
+
+/** Starts the request's record and writes its log line when the response is done. */
+export function trackRequest(logger: Logger, req: NodeRequest, res: NodeResponse): void {
+  const started = process.hrtime.bigint();
+  const path = (req.url ?? "/").split("?")[0];
+  const record: RequestLog = { protocol: protocolOf(req), procedure: path };
+  logs.set(req, record);
+  res.once("close", () => {
+    const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+    logger.info(
+      {
+        protocol: record.protocol,
+        procedure: record.procedure,
+        code: record.code ?? fallbackCode(record, res),
+        status: res.statusCode,
+        durationMs: Math.round(durationMs * 1000) / 1000,
+      },
+      "request",
+    );
+  });
+}

@@ -1,0 +1,196 @@
+/**
+ * Field rules (contract.md §4): protovalidate first, then the email rule that lives in code.
+ * Only the first violation is reported, worded the way ZITADEL's validator words it
+ * (errors.md §6), as a FieldViolation.
+ */
+import type { DescField, DescMessage, DescOneof, Message } from "@bufbuild/protobuf";
+import { getOption, hasOption } from "@bufbuild/protobuf";
+import { reflect, type Path, type ReflectMessage } from "@bufbuild/protobuf/reflect";
+import { createValidator, type Violation } from "@bufbuild/protovalidate";
+import { field as fieldRulesExt, type FieldRules } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
+import type { Interceptor } from "@connectrpc/connect";
+import { FieldViolation } from "../../domain/errors.js";
+import { isEmailFieldValid } from "../../domain/users/email.js";
+
+/** One step of a ZITADEL violation path: `<Message>.<Field>[index]`. */
+interface Segment {
+  message: string;
+  member: string;
+  index?: string;
+}
+
+const EMBEDDED = "embedded message failed validation";
+
+/** Go's generated names, which ZITADEL's messages use: `user_id` → `UserId`. */
+function goFieldName(protoName: string): string {
+  return protoName
+    .split("_")
+    .map((part, i) => {
+      if (part === "") return i === 0 ? "X" : "_";
+      if (/^[a-z]/.test(part)) return part[0].toUpperCase() + part.slice(1);
+      return i === 0 ? part : `_${part}`;
+    })
+    .join("");
+}
+
+/** Nested messages are `Outer_Inner` in Go. */
+function goMessageName(desc: DescMessage): string {
+  const pkg = desc.file.proto.package;
+  const local = pkg ? desc.typeName.slice(pkg.length + 1) : desc.typeName;
+  return local.split(".").join("_");
+}
+
+function formatSegments(segments: Segment[], reason: string): string {
+  return segments
+    .map((s, i) => {
+      const head = `invalid ${s.message}.${s.member}${s.index ?? ""}`;
+      return `${head}: ${i === segments.length - 1 ? reason : EMBEDDED}`;
+    })
+    .join(" | caused by: ");
+}
+
+function segmentsOfPath(path: Path): Segment[] {
+  const segments: Segment[] = [];
+  for (const item of path) {
+    switch (item.kind) {
+      case "field":
+        segments.push({ message: goMessageName(item.parent), member: goFieldName(item.name) });
+        break;
+      case "oneof":
+        segments.push({ message: goMessageName(item.parent), member: goFieldName(item.name) });
+        break;
+      case "extension":
+        segments.push({ message: goMessageName(item.extendee), member: goFieldName(item.name) });
+        break;
+      case "list_sub":
+        if (segments.length > 0) segments[segments.length - 1].index = `[${item.index}]`;
+        break;
+      case "map_sub":
+        if (segments.length > 0) segments[segments.length - 1].index = `[${String(item.key)}]`;
+        break;
+    }
+  }
+  return segments;
+}
+
+function lastField(path: Path): DescField | DescOneof | undefined {
+  for (let i = path.length - 1; i >= 0; i--) {
+    const item = path[i];
+    if (item.kind === "field" || item.kind === "oneof") return item;
+  }
+  return undefined;
+}
+
+/** The rules that apply to the violating value: for a list element, the `repeated.items` rules. */
+function rulesOf(path: Path): FieldRules | undefined {
+  const member = lastField(path);
+  if (!member || member.kind !== "field" || !hasOption(member, fieldRulesExt)) return undefined;
+  const rules = getOption(member, fieldRulesExt);
+  const elementAccess = path[path.length - 1].kind === "list_sub";
+  if (elementAccess && rules.type.case === "repeated" && rules.type.value.items) return rules.type.value.items;
+  return rules;
+}
+
+function lengthReason(min: bigint | undefined, max: bigint | undefined, unit: "runes" | "bytes"): string | undefined {
+  // `min_len: 0` is written out in some rules; it constrains nothing.
+  if (min === 0n) min = undefined;
+  if (min !== undefined && max !== undefined) return `value length must be between ${min} and ${max} ${unit}, inclusive`;
+  if (max !== undefined) return `value length must be at most ${max} ${unit}`;
+  if (min !== undefined) return `value length must be at least ${min} ${unit}`;
+  return undefined;
+}
+
+function reasonOf(v: Violation): string {
+  const rules = rulesOf(v.field);
+  switch (v.ruleId) {
+    case "required":
+      return "value is required";
+    case "enum.defined_only":
+      return "value must be one of the defined enum values";
+    case "bool.const":
+      return rules?.type.case === "bool" && rules.type.value.const !== undefined
+        ? `value must equal ${rules.type.value.const}`
+        : v.message;
+    case "string.min_len":
+    case "string.max_len":
+      return (rules?.type.case === "string" && lengthReason(rules.type.value.minLen, rules.type.value.maxLen, "runes")) || v.message;
+    case "bytes.min_len":
+    case "bytes.max_len":
+      return (rules?.type.case === "bytes" && lengthReason(rules.type.value.minLen, rules.type.value.maxLen, "bytes")) || v.message;
+    default:
+      return v.message;
+  }
+}
+
+export function formatViolation(v: Violation): string {
+  return formatSegments(segmentsOfPath(v.field), reasonOf(v));
+}
+
+/** Fields whose email rule is checked in code (protovalidate has no RFC 5322 mailbox rule). */
+const EMAIL_FIELDS = new Set(["zitadel.user.v2.SetHumanEmail.email", "zitadel.user.v2.SetEmailRequest.email"]);
+
+/** Depth-first in declaration order, like the field rules: the first invalid email field, if any. */
+function findInvalidEmail(msg: ReflectMessage, trail: Segment[]): Segment[] | undefined {
+  for (const field of msg.sortedFields) {
+    if (!msg.isSet(field)) continue;
+    const here = (index?: string): Segment[] => [
+      ...trail,
+      { message: goMessageName(msg.desc), member: goFieldName(field.name), index },
+    ];
+    switch (field.fieldKind) {
+      case "scalar":
+        if (EMAIL_FIELDS.has(`${msg.desc.typeName}.${field.name}`) && !isEmailFieldValid(msg.get(field) as string)) {
+          return here();
+        }
+        break;
+      case "message": {
+        const found = findInvalidEmail(msg.get(field), here());
+        if (found) return found;
+        break;
+      }
+      case "list":
+        if (field.listKind === "message") {
+          const list = msg.get(field);
+          for (let i = 0; i < list.size; i++) {
+            const found = findInvalidEmail(list.get(i) as ReflectMessage, here(`[${i}]`));
+            if (found) return found;
+          }
+        }
+        break;
+      case "map":
+        if (field.mapKind === "message") {
+          for (const [key, value] of msg.get(field)) {
+            const found = findInvalidEmail(value as ReflectMessage, here(`[${String(key)}]`));
+            if (found) return found;
+          }
+        }
+        break;
+    }
+  }
+  return undefined;
+}
+
+export interface RequestValidator {
+  /** Throws a FieldViolation for the first broken rule; other failures throw plain errors. */
+  validate(schema: DescMessage, message: Message): void;
+}
+
+export function createRequestValidator(): RequestValidator {
+  const validator = createValidator({ failFast: true });
+  return {
+    validate(schema, message) {
+      const result = validator.validate(schema, message);
+      if (result.kind === "error") throw result.error;
+      if (result.kind === "invalid") throw new FieldViolation(formatViolation(result.violations[0]));
+      const emailPath = findInvalidEmail(reflect(schema, message), []);
+      if (emailPath) throw new FieldViolation(formatSegments(emailPath, "value must be a valid email address"));
+    },
+  };
+}
+
+export function createValidationInterceptor(validator: RequestValidator = createRequestValidator()): Interceptor {
+  return (next) => async (req) => {
+    if (!req.stream) validator.validate(req.method.input, req.message);
+    return next(req);
+  };
+}

@@ -1,0 +1,148 @@
+/**
+ * One TCP port for HTTP/1.1 and cleartext HTTP/2 (stack-notes.md "One port for HTTP/1.1 and h2c"):
+ * the first bytes of a connection decide whether it goes to an http.Server or an http2.Server.
+ */
+import http from "node:http";
+import http2 from "node:http2";
+import net from "node:net";
+import type { NodeRequest, NodeResponse } from "./interceptors/logging.js";
+
+const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
+
+export interface ListenerLimits {
+  /** A connection that sends nothing for this long is closed. */
+  firstByteTimeoutMs: number;
+  /** HTTP/1.1: time to receive the complete request headers. */
+  headersTimeoutMs: number;
+  /** HTTP/1.1: time to receive the complete request. */
+  requestTimeoutMs: number;
+  /** HTTP/1.1: idle time of a kept-alive connection between requests. */
+  keepAliveTimeoutMs: number;
+  /** HTTP/1.1: requests served on one connection before it is closed. */
+  maxRequestsPerSocket: number;
+  /** How often HTTP/1.1 header and request timeouts are checked. */
+  timeoutCheckIntervalMs: number;
+  /** HTTP/2: a session without any traffic for this long is closed. */
+  h2IdleTimeoutMs: number;
+  h2MaxConcurrentStreams: number;
+  /** Graceful close: how long in-flight requests may take before their connections are destroyed. */
+  closeGraceMs: number;
+}
+
+export const defaultListenerLimits: ListenerLimits = {
+  firstByteTimeoutMs: 10_000,
+  headersTimeoutMs: 20_000,
+  requestTimeoutMs: 60_000,
+  keepAliveTimeoutMs: 65_000,
+  maxRequestsPerSocket: 10_000,
+  timeoutCheckIntervalMs: 1_000,
+  h2IdleTimeoutMs: 120_000,
+  h2MaxConcurrentStreams: 100,
+  closeGraceMs: 10_000,
+};
+
+export type RequestHandler = (req: NodeRequest, res: NodeResponse) => void;
+
+export interface Listener {
+  port: number;
+  close(): Promise<void>;
+}
+
+/** True when `data` cannot be the start of the preface; false while it still could be. */
+function diverges(data: Buffer): boolean {
+  const n = Math.min(data.length, H2_PREFACE.length);
+  return data.subarray(0, n).compare(H2_PREFACE, 0, n) !== 0;
+}
+
+export async function listen(
+  host: string,
+  port: number,
+  handler: RequestHandler,
+  limits: ListenerLimits = defaultListenerLimits,
+): Promise<Listener> {
+  const h1 = http.createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      connectionsCheckingInterval: limits.timeoutCheckIntervalMs,
+    },
+    handler,
+  );
+  h1.maxRequestsPerSocket = limits.maxRequestsPerSocket;
+  const h2 = http2.createServer({ settings: { maxConcurrentStreams: limits.h2MaxConcurrentStreams } }, handler);
+  // Without a timeout an idle HTTP/2 session lives forever; on timeout the session is destroyed.
+  h2.setTimeout(limits.h2IdleTimeoutMs);
+
+  const sockets = new Set<net.Socket>();
+  /** Connections whose protocol is not known yet: nothing in flight, closed at once on close(). */
+  const undecided = new Set<net.Socket>();
+  const sessions = new Set<http2.Http2Session>();
+  h2.on("session", (session: http2.Http2Session) => {
+    sessions.add(session);
+    session.once("close", () => sessions.delete(session));
+  });
+  let closing = false;
+
+  const tcp = net.createServer((socket) => {
+    sockets.add(socket);
+    undecided.add(socket);
+    socket.once("close", () => {
+      sockets.delete(socket);
+      undecided.delete(socket);
+    });
+    socket.on("error", () => socket.destroy());
+    socket.setTimeout(limits.firstByteTimeoutMs, () => socket.destroy());
+
+    let received: Buffer = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      received = received.length === 0 ? chunk : Buffer.concat([received, chunk]);
+      const isH1 = diverges(received);
+      if (!isH1 && received.length < H2_PREFACE.length) return;
+      socket.off("data", onData);
+      undecided.delete(socket);
+      socket.pause();
+      socket.setTimeout(0);
+      socket.unshift(received);
+      if (isH1) {
+        h1.emit("connection", socket);
+        // http.Server expects a flowing socket; after unshift it stays paused otherwise.
+        socket.resume();
+      } else {
+        h2.emit("connection", socket);
+      }
+    };
+    socket.on("data", onData);
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    tcp.once("error", reject);
+    tcp.listen(port, host, () => {
+      tcp.off("error", reject);
+      resolve();
+    });
+  });
+  // h1 never listens itself; "listening" starts its header/request timeout checks.
+  h1.emit("listening");
+
+  const address = tcp.address() as net.AddressInfo;
+
+  async function close(): Promise<void> {
+    if (closing) return;
+    closing = true;
+    const stopped = new Promise<void>((resolve) => tcp.close(() => resolve()));
+    for (const socket of undecided) socket.destroy();
+    for (const session of sessions) session.close();
+    const deadline = Date.now() + limits.closeGraceMs;
+    while (sockets.size > 0 && Date.now() < deadline) {
+      h1.closeIdleConnections();
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    for (const socket of sockets) socket.destroy();
+    h1.close();
+    h2.close();
+    await stopped;
+  }
+
+  return { port: address.port, close };
+}

@@ -1,0 +1,79 @@
+/**
+ * Starts the protocol edge: one port; RPC paths (`/<package>.<Service>/…`) go to connect-node,
+ * everything else to the REST gateway.
+ */
+import type { Logger } from "pino";
+import type { Config } from "../config/config.js";
+import { createInProcessTransport, createRpcHandler, type RpcOptions, type ServiceRegistration } from "./connect.js";
+import { createOriginPolicy, handleCors } from "./cors.js";
+import { internalConnectError, restErrorFromConnect } from "./error-mapping.js";
+import { createGateway } from "./gateway.js";
+import type { Authenticate } from "./interceptors/auth.js";
+import { trackRequest, type NodeRequest, type NodeResponse } from "./interceptors/logging.js";
+import { defaultListenerLimits, listen, type ListenerLimits } from "./listener.js";
+
+export type { Authenticate, AuthHeaders } from "./interceptors/auth.js";
+export type { ServiceRegistration } from "./connect.js";
+export type { ListenerLimits } from "./listener.js";
+
+export interface ServerDeps {
+  config: Config;
+  logger: Logger;
+  services: ServiceRegistration[];
+  authenticate: Authenticate;
+  /** Connection limits; defaults suit production, tests shorten them. */
+  limits?: Partial<ListenerLimits>;
+}
+
+export interface RunningServer {
+  port: number;
+  /** Stops accepting, lets in-flight requests finish (bounded), then closes every connection. */
+  close(): Promise<void>;
+}
+
+export async function startServer(deps: ServerDeps): Promise<RunningServer> {
+  const logger = deps.logger.child({ component: "server" });
+  const originPolicy = createOriginPolicy(deps.config.corsOrigins);
+  const rpc: RpcOptions = {
+    logger,
+    services: deps.services,
+    authenticate: deps.authenticate,
+    originPolicy,
+    maxRequestBytes: deps.config.maxRequestBytes,
+  };
+  const rpcHandler = createRpcHandler(rpc);
+  const gateway = createGateway({
+    logger,
+    services: deps.services.map((s) => s.service),
+    transport: createInProcessTransport(rpc),
+    maxRequestBytes: deps.config.maxRequestBytes,
+  });
+  const rpcPrefixes = deps.services.map((s) => `/${s.service.typeName}/`);
+
+  const handler = (req: NodeRequest, res: NodeResponse): void => {
+    try {
+      trackRequest(logger, req, res);
+      if (originPolicy && handleCors(originPolicy, req, res)) return;
+      const path = req.url ?? "/";
+      if (rpcPrefixes.some((prefix) => path.startsWith(prefix))) rpcHandler(req, res);
+      else gateway(req, res);
+    } catch (err) {
+      // Last line of defence: a bad request must never take the process down.
+      logger.error({ err }, "request dispatch failed");
+      if (!res.headersSent) {
+        const { status, body } = restErrorFromConnect(internalConnectError());
+        res.writeHead(status, { "content-type": "application/json" });
+        res.end(JSON.stringify(body));
+      } else {
+        res.destroy();
+      }
+    }
+  };
+
+  const listener = await listen(deps.config.host, deps.config.port, handler, {
+    ...defaultListenerLimits,
+    ...deps.limits,
+  });
+  logger.info({ host: deps.config.host, port: listener.port }, "listening");
+  return listener;
+}
