@@ -5,6 +5,6 @@ export function createLogger(level: string): Logger {
   return pino({
     level,
     base: { service: "roster" },
-    redact: { paths: ["authorization", "*.authorization", "password", "*.password", "code", "*.code", "token", "*.token"], censor: "[redacted]" },
+    redact: { paths: ["authorization", "*.authorization", "password", "*.password", "token", "*.token"], censor: "[redacted]" },
   });
 }
