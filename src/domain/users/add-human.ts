@@ -181,9 +181,10 @@ export async function insertHuman(
     }
   }
 
+  // one event per entry, as ZITADEL writes them; the store keeps the last value of a key
   const metadata = new Map<string, Uint8Array>();
-  for (const m of input.metadata) metadata.set(m.key, m.value);
-  for (const [key, value] of metadata) {
+  for (const { key, value } of input.metadata) {
+    metadata.set(key, value);
     changes.add("user.metadata.set", { key, value: Buffer.from(value).toString("base64") });
   }
 
