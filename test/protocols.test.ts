@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { fromBinary } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { ErrorDetailSchema } from "@zitadel/proto/zitadel/message_pb.js";
 import { UserService as ZitadelUserService } from "@zitadel/proto/zitadel/user/v2/user_service_pb.js";
@@ -443,6 +443,43 @@ describe("REST gateway against the real handlers", () => {
       const bad = await p.call("GetUserByID", { userId: shared.ada.id }, { token: shared.olga.token, headers: { "x-zitadel-orgid": UNKNOWN_USER } });
       assertTypedError(bad, 7, { id: "AUTH-Bs7Ds", message: "Organisation doesn't exist" }, 403);
     }
+  });
+});
+
+// ---------- gRPC-web text mode ----------
+
+describe("gRPC-web text mode (grpc-web's `mode: 'grpcwebtext'`)", () => {
+  test("GetUserByID as the administrator: base64 response with the user, etag and OK trailer", async () => {
+    const method = ZitadelUserService.method.getUserByID;
+    const message = toBinary(method.input, create(method.input, { userId: shared.ada.id }));
+    const frame = Buffer.alloc(5 + message.length);
+    frame.writeUInt32BE(message.length, 1);
+    frame.set(message, 5);
+    const res = await fetch(`${roster.baseUrl}/zitadel.user.v2.UserService/GetUserByID`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/grpc-web-text",
+        accept: "application/grpc-web-text",
+        "x-grpc-web": "1",
+        authorization: `Bearer ${shared.ian.token}`,
+      },
+      body: frame.toString("base64"),
+    });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("content-type"), "application/grpc-web-text+proto");
+    assert.equal(res.headers.get("etag"), `"${await sequenceOf(shared.ada.id)}"`);
+    const text = await res.text();
+    assert.match(text, /^[A-Za-z0-9+/]*={0,2}$/);
+    const bytes = Buffer.from(text, "base64");
+    assert.equal(bytes[0], 0, "a data frame first");
+    const length = bytes.readUInt32BE(1);
+    const user = fromBinary(method.output, bytes.subarray(5, 5 + length)).user;
+    assert.equal(user?.userId, shared.ada.id);
+    assert.equal(user?.type.case, "human");
+    assert.equal(user?.type.case === "human" ? user.type.value.profile?.displayName : undefined, "Ada Lovelace");
+    const trailer = bytes.subarray(5 + length);
+    assert.equal(trailer[0], 0x80, "then the trailer frame");
+    assert.match(trailer.subarray(5).toString("latin1"), /^grpc-status: ?0\r\n/m);
   });
 });
 

@@ -3,6 +3,7 @@
  * HTTP/1.1), gRPC-web and REST, against a fake UserService.
  */
 import assert from "node:assert/strict";
+import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
 import { after, before, describe, test } from "node:test";
@@ -17,10 +18,14 @@ import type { Principal } from "../src/domain/principal.js";
 import { ErrorDetailSchema } from "../src/gen/zitadel/message_pb.js";
 import { OrganizationService } from "../src/gen/zitadel/org/v2/org_service_pb.js";
 import {
+  GetUserByIDRequestSchema,
+  UpdateHumanUserRequestSchema,
+  UpdateHumanUserResponseSchema,
   UserService,
   type GetUserByIDRequest,
   type UpdateHumanUserRequest,
 } from "../src/gen/zitadel/user/v2/user_service_pb.js";
+import { handOffToHttp1 } from "../src/server/listener.js";
 import { startServer, type RunningServer } from "../src/server/server.js";
 import { principalOf } from "../src/services/request-context.js";
 import { decodeGrpcStatus } from "./support/edge-grpc-status.js";
@@ -623,6 +628,171 @@ describe("CORS", () => {
   });
 });
 
+// ---------- gRPC-web text mode ----------
+
+interface TextReply {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  text: string;
+  messages: Buffer[];
+  /** The trailer frame's entries, or the response headers for a trailers-only response. */
+  trailer: Map<string, string>;
+}
+
+function grpcWebFrame(message: Uint8Array): Buffer {
+  const frame = Buffer.alloc(5 + message.length);
+  frame.writeUInt32BE(message.length, 1);
+  frame.set(message, 5);
+  return frame;
+}
+
+function parseTextReply(status: number, headers: http.IncomingHttpHeaders, text: string): TextReply {
+  assert.match(text, /^[A-Za-z0-9+/]*={0,2}$/, "the response body is one base64 text");
+  const bytes = Buffer.from(text, "base64");
+  const messages: Buffer[] = [];
+  let trailer: Map<string, string> | undefined;
+  for (let pos = 0; pos < bytes.length; ) {
+    const flags = bytes[pos]!;
+    const length = bytes.readUInt32BE(pos + 1);
+    const data = bytes.subarray(pos + 5, pos + 5 + length);
+    pos += 5 + length;
+    if ((flags & 0x80) === 0) {
+      assert.equal(trailer, undefined, "no data frame after the trailer frame");
+      messages.push(data);
+      continue;
+    }
+    trailer = new Map();
+    for (const line of data.toString("latin1").split("\r\n").filter((l) => l !== "")) {
+      const colon = line.indexOf(":");
+      trailer.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
+    }
+  }
+  if (!trailer) {
+    trailer = new Map();
+    for (const name of ["grpc-status", "grpc-message", "grpc-status-details-bin"]) {
+      const value = headers[name];
+      if (typeof value === "string") trailer.set(name, value);
+    }
+  }
+  return { status, headers, text, messages, trailer };
+}
+
+/** A text-mode call over HTTP/1.1; each body part is written (and base64-padded) separately. */
+function grpcWebTextCall(
+  method: string,
+  parts: Buffer[],
+  headers: Record<string, string> = {},
+  encode: (part: Buffer) => string = (part) => part.toString("base64"),
+): Promise<TextReply> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: "127.0.0.1",
+        port: server.port,
+        method: "POST",
+        path: `/zitadel.user.v2.UserService/${method}`,
+        headers: { "content-type": "application/grpc-web-text", "x-grpc-web": "1", authorization: GOOD, ...headers },
+      },
+      (res) => {
+        let text = "";
+        res.setEncoding("latin1");
+        res.on("data", (d: string) => (text += d));
+        res.on("end", () => {
+          try {
+            resolve(parseTextReply(res.statusCode ?? 0, res.headers, text));
+          } catch (err) {
+            reject(err);
+          }
+        });
+      },
+    );
+    req.on("error", reject);
+    void (async () => {
+      for (const part of parts) {
+        req.write(encode(part));
+        // let each part leave as its own chunk
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      req.end();
+    })();
+  });
+}
+
+describe("gRPC-web text mode", () => {
+  test("base64 request in separately padded chunks; base64 data and trailer frames, etag, CORS, log line", async () => {
+    const frame = grpcWebFrame(toBinary(UpdateHumanUserRequestSchema, create(UpdateHumanUserRequestSchema, { userId: "u7", username: "abcdefg" })));
+    // split so that each part's base64 carries padding in the middle of the text
+    const parts = [frame.subarray(0, 4), frame.subarray(4, 9), frame.subarray(9)];
+    const before = logLines.length;
+    const r = await grpcWebTextCall("UpdateHumanUser", parts, { origin: ALLOWED_ORIGIN });
+    assert.equal(r.status, 200);
+    assert.equal(r.headers["content-type"], "application/grpc-web-text+proto");
+    assert.equal(r.headers.etag, '"7"');
+    assert.equal(r.headers["access-control-allow-origin"], ALLOWED_ORIGIN);
+    assert.equal(r.messages.length, 1);
+    const res = fromBinary(UpdateHumanUserResponseSchema, r.messages[0]!);
+    assert.equal(res.details?.sequence, 7n);
+    assert.equal(res.details?.resourceOwner, "u7");
+    assert.equal(res.emailCode, "caller-1");
+    assert.equal(r.trailer.get("grpc-status"), "0");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const line = logLines.slice(before).find((l) => l.msg === "request");
+    assert.equal(line?.protocol, "grpc-web");
+    assert.equal(line?.procedure, "/zitadel.user.v2.UserService/UpdateHumanUser");
+    assert.equal(line?.code, "ok");
+  });
+
+  test("an error: grpc-status, grpc-message and ErrorDetail in the base64 trailer frame", async () => {
+    const frame = grpcWebFrame(toBinary(GetUserByIDRequestSchema, create(GetUserByIDRequestSchema, { userId: "x" })));
+    const r = await grpcWebTextCall("GetUserByID", [frame], { "content-type": "application/grpc-web-text+proto" });
+    assert.equal(r.status, 200);
+    assert.equal(r.headers["content-type"], "application/grpc-web-text+proto");
+    assert.equal(r.headers.etag, undefined);
+    assert.equal(r.messages.length, 0);
+    assert.equal(r.trailer.get("grpc-status"), "5");
+    assert.equal(decodeURIComponent(r.trailer.get("grpc-message")!), "User could not be found (QUERY-Dfbg2)");
+    const status = decodeGrpcStatus(Buffer.from(r.trailer.get("grpc-status-details-bin")!, "base64"));
+    assert.equal(status.code, 5);
+    assert.equal(status.details.length, 1);
+    assert.equal(status.details[0]!.errorDetail?.id, "QUERY-Dfbg2");
+  });
+
+  test("a refused token: UNAUTHENTICATED", async () => {
+    const frame = grpcWebFrame(toBinary(GetUserByIDRequestSchema, create(GetUserByIDRequestSchema, { userId: "x" })));
+    const r = await grpcWebTextCall("GetUserByID", [frame], { authorization: "Bearer bad" });
+    assert.equal(r.trailer.get("grpc-status"), "16");
+    assert.equal(decodeURIComponent(r.trailer.get("grpc-message")!), "Token is invalid (ROSTER-tok01)");
+  });
+
+  test("a body that is not base64: INVALID_ARGUMENT, and the handler is not reached", async () => {
+    const before = logLines.length;
+    const r = await grpcWebTextCall("UpdateHumanUser", [Buffer.from("not base64!")], {}, (part) => part.toString("latin1"));
+    assert.equal(r.trailer.get("grpc-status"), "3");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const line = logLines.slice(before).find((l) => l.msg === "request");
+    assert.equal(line?.protocol, "grpc-web");
+    assert.equal(line?.code, "invalid_argument");
+  });
+
+  test("a message over the size limit: RESOURCE_EXHAUSTED", async () => {
+    const frame = grpcWebFrame(
+      toBinary(UpdateHumanUserRequestSchema, create(UpdateHumanUserRequestSchema, { userId: "u1", username: "x".repeat(70 * 1024) })),
+    );
+    const r = await grpcWebTextCall("UpdateHumanUser", [frame]);
+    assert.equal(r.trailer.get("grpc-status"), "8");
+  });
+
+  test("the binary gRPC-web framing is not mistaken for text", async () => {
+    const err = await expectConnectError(
+      connectClient(createGrpcWebTransport({ baseUrl: base, httpVersion: "1.1" })).getUserByID(
+        { userId: "x" },
+        { headers: { authorization: GOOD } },
+      ),
+    );
+    assert.equal(err.code, Code.NotFound);
+  });
+});
+
 // ---------- connections ----------
 
 describe("connections", () => {
@@ -669,6 +839,82 @@ describe("connections", () => {
     await new Promise<void>((resolve) => socket.once("close", () => resolve()));
     assert.match(received, /^HTTP\/1\.1 400/);
     assert.equal((await rest("PUT", "/v2/users/human/u1", "{}")).status, 200);
+  });
+
+  test("HTTP/1.1 hand-off: the peeked bytes are parsed before the event loop reads on", async () => {
+    // http.Server parses from the native handle; bytes left in the stream buffer would wait for
+    // a later tick, and a read arriving in between would overtake them.
+    const h1 = http.createServer((req, res) => res.end(`served ${req.url}`));
+    const parsedAtHandOff: string[][] = [];
+    const tcp = net.createServer((socket) => {
+      socket.once("data", (chunk: Buffer) => {
+        const urls: string[] = [];
+        h1.on("request", (req: http.IncomingMessage) => urls.push(req.url ?? ""));
+        handOffToHttp1(h1, socket, chunk);
+        parsedAtHandOff.push([...urls]);
+      });
+    });
+    await new Promise<void>((resolve) => tcp.listen(0, "127.0.0.1", () => resolve()));
+    const client = net.connect((tcp.address() as net.AddressInfo).port, "127.0.0.1");
+    try {
+      let received = "";
+      client.on("data", (d: Buffer) => (received += d.toString("latin1")));
+      const until = async (pattern: RegExp) => {
+        while (!pattern.test(received)) await new Promise((r) => setTimeout(r, 5));
+      };
+      client.write("GET /first HTTP/1.1\r\nHost: x\r\n\r\n");
+      await until(/served \/first/);
+      assert.deepEqual(parsedAtHandOff, [["/first"]], "the first request was parsed during the hand-off");
+      // later bytes arrive through the native handle, after the peeked ones
+      client.write("GET /sec");
+      await new Promise((r) => setTimeout(r, 20));
+      client.write("ond HTTP/1.1\r\nHost: x\r\n\r\n");
+      await until(/served \/second/);
+    } finally {
+      client.destroy();
+      h1.closeAllConnections();
+      await new Promise<void>((resolve) => tcp.close(() => resolve()));
+    }
+  });
+
+  test("HTTP/1.1 over raw sockets: pieces with gaps, pipelining, bodies over several reads, many connections", { timeout: 60_000 }, async () => {
+    const request = (id: string, padding: number) => {
+      const body = JSON.stringify({ username: id, pad: "x".repeat(padding) });
+      return `PUT /v2/users/human/${id} HTTP/1.1\r\nHost: x\r\nAuthorization: ${GOOD}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+    };
+    const connection = (n: number): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const ids = [`p${n}a`, `p${n}bb`];
+        // the first of each pair is small, the second spans several reads
+        const wire = Buffer.from(request(ids[0]!, 10) + request(ids[1]!, 40_000));
+        const socket = net.connect(server.port, "127.0.0.1");
+        let received = "";
+        socket.on("data", (d: Buffer) => {
+          received += d.toString("latin1");
+          if ((received.match(/HTTP\/1\.1 /g) ?? []).length === 2 && received.includes(`"resourceOwner":"${ids[1]}"`)) {
+            socket.destroy();
+            resolve(received);
+          }
+        });
+        socket.on("error", reject);
+        socket.on("close", () => resolve(received));
+        socket.on("connect", async () => {
+          // first bytes in pieces (some shorter than the HTTP/2 preface), then the rest at once
+          let offset = 0;
+          for (const size of [1, 2, 5, 17, 40, 300]) {
+            socket.write(wire.subarray(offset, offset + size));
+            offset += size;
+            await new Promise((r) => (n % 2 === 0 ? setImmediate(r) : setTimeout(r, 1)));
+          }
+          socket.write(wire.subarray(offset));
+        });
+      });
+    const replies = await Promise.all(Array.from({ length: 60 }, (_, n) => connection(n)));
+    for (const [n, reply] of replies.entries()) {
+      const statuses = reply.match(/HTTP\/1\.1 \d+/g) ?? [];
+      assert.deepEqual(statuses, ["HTTP/1.1 200", "HTTP/1.1 200"], `connection ${n}: ${reply.slice(0, 80)}`);
+      assert.ok(reply.includes(`"resourceOwner":"p${n}a"`) && reply.includes(`"resourceOwner":"p${n}bb"`), `connection ${n}`);
+    }
   });
 
   test("close() lets in-flight requests finish and stops accepting", async () => {

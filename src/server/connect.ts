@@ -7,6 +7,7 @@ import { createRouterTransport, type ConnectRouter, type ConnectRouterOptions, t
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "pino";
 import { createOriginInterceptor, type OriginPolicy } from "./cors.js";
+import { createGrpcWebTextHandler, type NodeHandler } from "./grpc-web-text.js";
 import { createAuthInterceptor, type Authenticate } from "./interceptors/auth.js";
 import { createErrorInterceptor } from "./interceptors/errors.js";
 import { contextValuesWithLog, createLoggingInterceptor } from "./interceptors/logging.js";
@@ -53,12 +54,17 @@ function routes(services: ServiceRegistration[]): (router: ConnectRouter) => voi
   };
 }
 
-export function createRpcHandler(opts: RpcOptions) {
-  return connectNodeAdapter({
+/** gRPC, gRPC-web (binary and text) and Connect. */
+export function createRpcHandler(opts: RpcOptions): NodeHandler {
+  const adapter = connectNodeAdapter({
     ...routerOptions(opts),
     routes: routes(opts.services),
     contextValues: contextValuesWithLog,
   });
+  return createGrpcWebTextHandler(
+    { router: routerOptions(opts), routes: routes(opts.services), contextValues: contextValuesWithLog, logger: opts.logger },
+    adapter,
+  );
 }
 
 /** The same routes and interceptors, reachable in-process (for the REST gateway). */

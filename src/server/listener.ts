@@ -54,6 +54,24 @@ function diverges(data: Buffer): boolean {
   return data.subarray(0, n).compare(H2_PREFACE, 0, n) !== 0;
 }
 
+/**
+ * Hands a connection whose first bytes have already been read to an HTTP/1.1 server.
+ *
+ * http.Server parses straight from the socket's native handle ("consumes" it), so later reads
+ * bypass the stream. Bytes put back with unshift() are parsed only when the stream flows, and a
+ * read that reached the parser first would overtake them (a 400, or a request that never
+ * completes until the headers timeout). So the peeked bytes are delivered now: read() emits
+ * them as 'data' synchronously, before the event loop can deliver anything later.
+ */
+export function handOffToHttp1(server: http.Server, socket: net.Socket, peeked: Buffer): void {
+  socket.pause();
+  socket.unshift(peeked);
+  server.emit("connection", socket);
+  if (!socket.destroyed) socket.read();
+  // http.Server expects a flowing socket (its "resume" handler restarts native reads).
+  socket.resume();
+}
+
 export async function listen(
   host: string,
   port: number,
@@ -92,7 +110,8 @@ export async function listen(
       undecided.delete(socket);
     });
     socket.on("error", () => socket.destroy());
-    socket.setTimeout(limits.firstByteTimeoutMs, () => socket.destroy());
+    const onSilent = () => socket.destroy();
+    socket.setTimeout(limits.firstByteTimeoutMs, onSilent);
 
     let received: Buffer = Buffer.alloc(0);
     const onData = (chunk: Buffer) => {
@@ -101,14 +120,14 @@ export async function listen(
       if (!isH1 && received.length < H2_PREFACE.length) return;
       socket.off("data", onData);
       undecided.delete(socket);
-      socket.pause();
       socket.setTimeout(0);
-      socket.unshift(received);
+      socket.off("timeout", onSilent);
       if (isH1) {
-        h1.emit("connection", socket);
-        // http.Server expects a flowing socket; after unshift it stays paused otherwise.
-        socket.resume();
+        handOffToHttp1(h1, socket, received);
       } else {
+        // http2 feeds what is buffered in the stream to its session itself, before any later read.
+        socket.pause();
+        socket.unshift(received);
         h2.emit("connection", socket);
       }
     };
