@@ -8,15 +8,14 @@
  * Every call ends in one `Outcome`, so that a test can state one expectation for all protocols.
  */
 import { create, fromBinary, toBinary, toJson, type DescMessage, type DescMethodUnary, type DescService, type JsonObject } from "@bufbuild/protobuf";
-import { AnySchema } from "@bufbuild/protobuf/wkt";
-import { BinaryReader } from "@bufbuild/protobuf/wire";
 import { ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import { createServerTransport } from "@zitadel/client/node";
 import { createUserServiceClient } from "@zitadel/client/v2";
 import { createClientTransport } from "@zitadel/client/web";
-import { ErrorDetailSchema as ZitadelErrorDetailSchema } from "@zitadel/proto/zitadel/message_pb.js";
+import { ErrorDetailSchema as ZitadelErrorDetailSchema, type ErrorDetail as ZitadelErrorDetail } from "@zitadel/proto/zitadel/message_pb.js";
+import { decodeGrpcStatus } from "./grpc-status.js";
 import { UserService as ZitadelUserService } from "@zitadel/proto/zitadel/user/v2/user_service_pb.js";
 import { ErrorDetailSchema } from "../../src/gen/zitadel/message_pb.js";
 import { UserService } from "../../src/gen/zitadel/user/v2/user_service_pb.js";
@@ -74,29 +73,17 @@ function headersOf(opts: CallOptions): Record<string, string> {
 
 // ---------- google.rpc.Status ----------
 
-export interface DecodedStatus {
-  code: number;
-  message: string;
-  /** Every Any in `details`, with its ErrorDetail decoded by @zitadel/proto's schema when it is one. */
-  details: Array<{ typeUrl: string; errorDetail?: ErrorDetailLite }>;
-}
-
-/** Decodes `grpc-status-details-bin` (serialized google.rpc.Status; @zitadel/proto ships no Status schema). */
-export function decodeStatusDetailsBin(bytes: Uint8Array): DecodedStatus {
-  const out: DecodedStatus = { code: 0, message: "", details: [] };
-  const r = new BinaryReader(bytes);
-  while (r.pos < r.len) {
-    const [no, wt] = r.tag();
-    if (no === 1) out.code = r.int32();
-    else if (no === 2) out.message = r.string();
-    else if (no === 3) {
-      const any = fromBinary(AnySchema, r.bytes());
-      const errorDetail =
-        any.typeUrl === ERROR_DETAIL_TYPE_URL ? fromBinary(ZitadelErrorDetailSchema, any.value) : undefined;
-      out.details.push({ typeUrl: any.typeUrl, errorDetail: errorDetail && { id: errorDetail.id, message: errorDetail.message } });
-    } else r.skip(wt);
-  }
-  return out;
+/** Decodes `grpc-status-details-bin`, with ErrorDetails decoded by @zitadel/proto's schema. */
+export function decodeStatusDetailsBin(bytes: Uint8Array) {
+  const status = decodeGrpcStatus<ZitadelErrorDetail>(bytes, ZitadelErrorDetailSchema);
+  return {
+    code: status.code,
+    message: status.message,
+    details: status.details.map((d) => ({
+      typeUrl: d.typeUrl,
+      errorDetail: d.detail && { id: d.detail.id, message: d.detail.message },
+    })),
+  };
 }
 
 /** grpc-js may show grpc-message percent-encoded (stack-notes); both encodings are the same text. */
