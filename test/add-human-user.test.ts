@@ -4,10 +4,9 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import bcrypt from "bcrypt";
 import { startTestRoster, type TestRoster } from "./support/roster.js";
-import { createWorld, rest, type RestResponse, type World } from "./support/fixtures.js";
+import { assertOk, createWorld, newHuman, rest, uniq, type RestResponse, type World } from "./support/fixtures.js";
 import { openInspector, type Inspector } from "./support/inspect.js";
 
 const GRPC = { INVALID_ARGUMENT: 3, NOT_FOUND: 5, ALREADY_EXISTS: 6, PERMISSION_DENIED: 7, FAILED_PRECONDITION: 9, UNIMPLEMENTED: 12 };
@@ -17,23 +16,6 @@ function assertError(res: RestResponse, status: number, code: number, id: string
   assert.equal(res.body.code, code, JSON.stringify(res.body));
   assert.equal(res.body.details?.[0]?.id, id, JSON.stringify(res.body));
   assert.ok(String(res.body.message).endsWith(`(${id})`), res.body.message);
-}
-
-function assertOk(res: RestResponse): void {
-  assert.equal(res.status, 200, JSON.stringify(res.body));
-}
-
-const uniq = () => randomBytes(4).toString("hex");
-
-/** A minimal valid request body; `extra` overrides top-level fields. */
-function newHuman(extra: Record<string, unknown> = {}): Record<string, unknown> {
-  const u = uniq();
-  return {
-    username: `user-${u}`,
-    profile: { givenName: "Grace", familyName: "Hopper" },
-    email: { email: `grace-${u}@example.com`, isVerified: true },
-    ...extra,
-  };
 }
 
 describe("AddHumanUser", () => {

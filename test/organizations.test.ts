@@ -4,9 +4,8 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import { startTestRoster, type TestRoster } from "./support/roster.js";
-import { createWorld, rest, type RestResponse, type World } from "./support/fixtures.js";
+import { assertOk, createWorld, newHuman, rest, uniq, type RestResponse, type World } from "./support/fixtures.js";
 import { openInspector, type Inspector } from "./support/inspect.js";
 
 const GRPC = { INVALID_ARGUMENT: 3, NOT_FOUND: 5, ALREADY_EXISTS: 6, PERMISSION_DENIED: 7 };
@@ -15,22 +14,6 @@ function assertError(res: RestResponse, status: number, code: number, id?: strin
   assert.equal(res.status, status, `expected HTTP ${status}, got ${res.status} ${JSON.stringify(res.body)}`);
   assert.equal(res.body.code, code, JSON.stringify(res.body));
   if (id) assert.equal(res.body.details?.[0]?.id, id, JSON.stringify(res.body));
-}
-
-function assertOk(res: RestResponse): void {
-  assert.equal(res.status, 200, JSON.stringify(res.body));
-}
-
-const uniq = () => randomBytes(4).toString("hex");
-
-function newAdmin(extra: Record<string, unknown> = {}) {
-  const u = uniq();
-  return {
-    username: `admin-${u}`,
-    profile: { givenName: "Org", familyName: "Admin" },
-    email: { email: `admin-${u}@example.com`, isVerified: true },
-    ...extra,
-  };
 }
 
 describe("AddOrganization", () => {
@@ -65,7 +48,7 @@ describe("AddOrganization", () => {
     // the new organization can be used at once
     const user = await rest(roster, "POST", "/v2/users/human", {
       token: world.ian.token,
-      body: { ...newAdmin(), organization: { orgId: res.body.organizationId } },
+      body: { ...newHuman({}, "admin"), organization: { orgId: res.body.organizationId } },
     });
     assertOk(user);
     assert.equal(user.body.details.resourceOwner, res.body.organizationId);
@@ -105,14 +88,14 @@ describe("AddOrganization", () => {
     assert.deepEqual(memberships.map((m) => [m.scope, [...m.roles]]), [[orgId, ["ORG_OWNER"]]]);
     const member = await rest(roster, "POST", "/v2/users/human", {
       token: world.ian.token,
-      body: { ...newAdmin(), organization: { orgId } },
+      body: { ...newHuman({}, "admin"), organization: { orgId } },
     });
     assertOk(member);
     // Bob (of Acme) now holds user.write on the new organization, and nothing on Globex
     assertOk(await updateNick(member.body.userId, w.bob.token, "managed by Bob"));
     assertError(await updateNick(w.nora.id, w.bob.token, "not Bob's"), 403, GRPC.PERMISSION_DENIED, "AUTHZ-HKJD33");
     // and may create users in it (AddHumanUser's check before the handler)
-    assertOk(await rest(roster, "POST", "/v2/users/human", { token: w.bob.token, body: { ...newAdmin(), organization: { orgId } } }));
+    assertOk(await rest(roster, "POST", "/v2/users/human", { token: w.bob.token, body: { ...newHuman({}, "admin"), organization: { orgId } } }));
     // Nora was made admin of nothing: the new organization's users stay out of her reach
     assertError(await updateNick(member.body.userId, w.nora.token, "no"), 403, GRPC.PERMISSION_DENIED, "AUTHZ-HKJD33");
   });
@@ -124,7 +107,7 @@ describe("AddOrganization", () => {
     const orgId = created.body.organizationId;
     const memberships = await inspector.store.read.getMemberships(w.nora.id);
     assert.deepEqual(memberships.map((m) => [m.scope, [...m.roles].sort()]), [[orgId, ["ORG_USER_MANAGER"]]]);
-    const member = await rest(roster, "POST", "/v2/users/human", { token: world.ian.token, body: { ...newAdmin(), organization: { orgId } } });
+    const member = await rest(roster, "POST", "/v2/users/human", { token: world.ian.token, body: { ...newHuman({}, "admin"), organization: { orgId } } });
     assertOk(member);
     assertOk(await updateNick(member.body.userId, w.nora.token, "managed by Nora"));
   });
@@ -140,7 +123,7 @@ describe("AddOrganization", () => {
   test("an unknown admin user id → NOT_FOUND COMMAND-ugjs0upun6 and nothing written", async () => {
     const name = `Ghost-${uniq()}`;
     const orgId = `9${Date.now()}`.padEnd(18, "3").slice(0, 18);
-    const admin = newAdmin();
+    const admin = newHuman({}, "admin");
     const res = await addOrg(
       { name, orgId, admins: [{ human: admin }, { userId: "399999999999999999" }] },
       world.ian.token,
@@ -154,8 +137,8 @@ describe("AddOrganization", () => {
   });
 
   test("new human admins are created in the new organization with ORG_OWNER; codes only with returnCode", async () => {
-    const withCode = newAdmin({ email: { email: `code-${uniq()}@example.com`, returnCode: {} }, phone: { phone: "+41795550111", returnCode: {} } });
-    const sent = newAdmin({ email: { email: `sent-${uniq()}@example.com` } });
+    const withCode = newHuman({ email: { email: `code-${uniq()}@example.com`, returnCode: {} }, phone: { phone: "+41795550111", returnCode: {} } }, "admin");
+    const sent = newHuman({ email: { email: `sent-${uniq()}@example.com` } }, "admin");
     const res = await addOrg({ name: `Cyberdyne-${uniq()}`, admins: [{ human: withCode }, { human: sent }] }, world.ian.token);
     assertOk(res);
     const orgId = res.body.organizationId;
@@ -182,7 +165,7 @@ describe("AddOrganization", () => {
 
   test("a new human admin whose username is taken → ALREADY_EXISTS and nothing written", async () => {
     const name = `Dup-${uniq()}`;
-    const res = await addOrg({ name, admins: [{ human: newAdmin({ username: world.ada.username.toUpperCase() }) }] }, world.ian.token);
+    const res = await addOrg({ name, admins: [{ human: newHuman({ username: world.ada.username.toUpperCase() }, "admin") }] }, world.ian.token);
     assertError(res, 409, GRPC.ALREADY_EXISTS, "V3-DKcYh");
     assertOk(await addOrg({ name }, world.ian.token));
   });

@@ -7,7 +7,7 @@ import bcrypt from "bcrypt";
 import { deriveKeys } from "../src/config/keys.js";
 import { open } from "../src/notify/sealed-payload.js";
 import { startTestRoster, type TestRoster } from "./support/roster.js";
-import { ADA_PASSWORD, createWorld, rest, type RestResponse, type World } from "./support/fixtures.js";
+import { ADA_PASSWORD, assertOk, createWorld, rest, type RestResponse, type World } from "./support/fixtures.js";
 import { openInspector, type Inspector } from "./support/inspect.js";
 
 const GRPC = { INVALID_ARGUMENT: 3, NOT_FOUND: 5, PERMISSION_DENIED: 7, FAILED_PRECONDITION: 9 };
@@ -17,10 +17,6 @@ function assertError(res: RestResponse, status: number, code: number, id: string
   assert.equal(res.status, status, `expected HTTP ${status}, got ${res.status} ${JSON.stringify(res.body)}`);
   assert.equal(res.body.code, code, JSON.stringify(res.body));
   assert.equal(res.body.details?.[0]?.id, id, JSON.stringify(res.body));
-}
-
-function assertOk(res: RestResponse): void {
-  assert.equal(res.status, 200, JSON.stringify(res.body));
 }
 
 describe("PasswordReset and SetPassword", () => {

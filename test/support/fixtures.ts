@@ -40,6 +40,24 @@ export async function rest(
   return { status: res.status, headers: res.headers, body: json };
 }
 
+/** A short random tag for names that must be unique in the deployment. */
+export const uniq = (): string => randomBytes(4).toString("hex");
+
+export function assertOk(res: RestResponse): void {
+  if (res.status !== 200) throw new Error(`expected 200, got ${res.status}: ${JSON.stringify(res.body)}`);
+}
+
+/** A minimal valid AddHumanUser body with a unique username and email; `extra` overrides top-level fields. */
+export function newHuman(extra: Record<string, unknown> = {}, prefix = "user"): Record<string, unknown> {
+  const u = uniq();
+  return {
+    username: `${prefix}-${u}`,
+    profile: { givenName: "Grace", familyName: "Hopper" },
+    email: { email: `${prefix}-${u}@example.com`, isVerified: true },
+    ...extra,
+  };
+}
+
 export interface Person {
   id: string;
   username: string;
