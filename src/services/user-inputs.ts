@@ -3,7 +3,7 @@ import type { SetHumanPhone } from "../gen/zitadel/user/v2/phone_pb.js";
 import type { Password, HashedPassword, SetPassword } from "../gen/zitadel/user/v2/password_pb.js";
 import type { SetHumanProfile } from "../gen/zitadel/user/v2/user_pb.js";
 import type { AddHumanUserRequest } from "../gen/zitadel/user/v2/user_service_pb.js";
-import type { EmailInput, NewPassword, PasswordInput, PhoneInput, ProfileInput } from "../domain/users/inputs.js";
+import type { EmailInput, NewPassword, PasswordInput, PasswordVerification, PhoneInput, ProfileInput } from "../domain/users/inputs.js";
 import type { AddHumanUserInput } from "../domain/users/add-human.js";
 
 /** Proto request parts → plain domain inputs. */
@@ -51,17 +51,17 @@ export function newPasswordInput(
   return undefined;
 }
 
+/** The `verification` oneof of SetPassword and SetPasswordRequest (same members). */
+export function passwordVerification(
+  v: { case: "currentPassword"; value: string } | { case: "verificationCode"; value: string } | { case: undefined; value?: undefined },
+): PasswordVerification {
+  if (v.case === "currentPassword") return { kind: "current", password: v.value };
+  if (v.case === "verificationCode") return { kind: "code", code: v.value };
+  return { kind: "none" };
+}
+
 export function passwordInput(p: SetPassword): PasswordInput {
-  const v = p.verification;
-  return {
-    newPassword: newPasswordInput(p.passwordType),
-    verification:
-      v.case === "currentPassword"
-        ? { kind: "current", password: v.value }
-        : v.case === "verificationCode"
-          ? { kind: "code", code: v.value }
-          : { kind: "none" },
-  };
+  return { newPassword: newPasswordInput(p.passwordType), verification: passwordVerification(p.verification) };
 }
 
 export function addHumanInput(r: AddHumanUserRequest, orgIdHeader: string | null): AddHumanUserInput {

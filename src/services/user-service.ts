@@ -17,7 +17,7 @@ import { setPassword } from "../domain/users/set-password.js";
 import { updateHumanUser } from "../domain/users/update-human.js";
 import { detailsToProto, ifMatchOf, setEtag, userToProto } from "./mapping.js";
 import { principalOf } from "./request-context.js";
-import { addHumanInput, emailInput, newPasswordInput, passwordInput, phoneInput, profileInput } from "./user-inputs.js";
+import { addHumanInput, emailInput, newPasswordInput, passwordInput, passwordVerification, phoneInput, profileInput } from "./user-inputs.js";
 
 /**
  * zitadel.user.v2.UserService: proto ⇄ domain mapping only. RPCs not listed here answer
@@ -82,17 +82,11 @@ export function createUserService(deps: DomainDeps): Partial<ServiceImpl<typeof 
     },
 
     async setPassword(req, ctx) {
-      const v = req.verification;
       const result = await setPassword(deps, principalOf(ctx), {
         userId: req.userId,
         password: {
           newPassword: req.newPassword && newPasswordInput({ case: "password", value: req.newPassword }),
-          verification:
-            v.case === "currentPassword"
-              ? { kind: "current", password: v.value }
-              : v.case === "verificationCode"
-                ? { kind: "code", code: v.value }
-                : { kind: "none" },
+          verification: passwordVerification(req.verification),
         },
         ifMatch: ifMatchOf(ctx),
       });
