@@ -648,7 +648,11 @@ function grpcWebFrame(message: Uint8Array): Buffer {
 
 function parseTextReply(status: number, headers: http.IncomingHttpHeaders, text: string): TextReply {
   assert.match(text, /^[A-Za-z0-9+/]*={0,2}$/, "the response body is one base64 text");
-  const bytes = Buffer.from(text, "base64");
+  return { status, headers, text, ...parseFrames(headers, Buffer.from(text, "base64")) };
+}
+
+/** The data frames and the status of a gRPC-web response body. */
+function parseFrames(headers: http.IncomingHttpHeaders, bytes: Buffer): { messages: Buffer[]; trailer: Map<string, string> } {
   const messages: Buffer[] = [];
   let trailer: Map<string, string> | undefined;
   for (let pos = 0; pos < bytes.length; ) {
@@ -674,7 +678,7 @@ function parseTextReply(status: number, headers: http.IncomingHttpHeaders, text:
       if (typeof value === "string") trailer.set(name, value);
     }
   }
-  return { status, headers, text, messages, trailer };
+  return { messages, trailer };
 }
 
 /** A text-mode call over HTTP/1.1; each body part is written (and base64-padded) separately. */
@@ -790,6 +794,179 @@ describe("gRPC-web text mode", () => {
       ),
     );
     assert.equal(err.code, Code.NotFound);
+  });
+});
+
+// ---------- malformed protobuf (errors.md §7) ----------
+
+/** Field 536870911 with wire type 7: no protobuf decoder accepts it. */
+const MALFORMED = Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f]);
+/** `user_id` (field 1) holding a byte that is not UTF-8. */
+const BAD_UTF8 = Buffer.from([0x0a, 0x01, 0xff]);
+const UPDATE_PATH = "/zitadel.user.v2.UserService/UpdateHumanUser";
+
+function updateBytes(userId: string, username: string): Buffer {
+  return Buffer.from(toBinary(UpdateHumanUserRequestSchema, create(UpdateHumanUserRequestSchema, { userId, username })));
+}
+
+interface RawReply {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/** A POST over HTTP/1.1 whose body leaves in two writes, so that it arrives in pieces. */
+function rawPost(path: string, contentType: string, body: Buffer, headers: Record<string, string> = { authorization: GOOD }): Promise<RawReply> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: "127.0.0.1", port: server.port, method: "POST", path, headers: { "content-type": contentType, ...headers } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (d: Buffer) => chunks.push(d));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      },
+    );
+    req.on("error", reject);
+    const half = Math.floor(body.length / 2);
+    req.write(body.subarray(0, half));
+    setTimeout(() => req.end(body.subarray(half)), 5);
+  });
+}
+
+/** A gRPC call whose request bytes are sent as they are. */
+function grpcRaw(path: string, body: Buffer, metadata: Record<string, string> = { authorization: GOOD }): Promise<{ error?: grpc.ServiceError; response?: Buffer }> {
+  const client = new grpc.Client(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure());
+  const md = new grpc.Metadata();
+  for (const [k, v] of Object.entries(metadata)) md.set(k, v);
+  return new Promise((resolve) => {
+    client.makeUnaryRequest(
+      path,
+      (b: Buffer) => b,
+      (b: Buffer) => b,
+      body,
+      md,
+      (error, response) => {
+        client.close();
+        resolve({ error: error ?? undefined, response });
+      },
+    );
+  });
+}
+
+/** The log line of the first request logged after `before` for `procedure`. */
+async function requestLogLine(before: number, procedure: string): Promise<Record<string, unknown>> {
+  for (;;) {
+    const line = logLines.slice(before).find((l) => l.msg === "request" && l.procedure === procedure);
+    if (line) return line;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+function assertInvalidProtobufMessage(message: string | undefined): void {
+  assert.match(message ?? "", /^invalid protobuf in request body: /);
+}
+
+describe("malformed protobuf: INVALID_ARGUMENT on every protocol", () => {
+  test("Connect binary: 400 invalid_argument without id or details, logged as invalid_argument", async () => {
+    const before = logLines.length;
+    const r = await rawPost(UPDATE_PATH, "application/proto", MALFORMED);
+    assert.equal(r.status, 400);
+    assert.equal(r.headers["content-type"], "application/json");
+    const body = JSON.parse(r.body.toString("utf8")) as { code: string; message: string; details?: unknown };
+    assert.equal(body.code, "invalid_argument");
+    assertInvalidProtobufMessage(body.message);
+    assert.match(body.message, /illegal tag/);
+    assert.equal(body.details, undefined);
+    const line = await requestLogLine(before, UPDATE_PATH);
+    assert.equal(line.protocol, "connect");
+    assert.equal(line.code, "invalid_argument");
+    assert.equal(line.status, 400);
+  });
+
+  test("Connect binary: a valid message still reaches the handler", async () => {
+    const r = await rawPost(UPDATE_PATH, "application/proto", updateBytes("u9", "abcdef"));
+    assert.equal(r.status, 200);
+    assert.equal(r.headers["content-type"], "application/proto");
+    const res = fromBinary(UpdateHumanUserResponseSchema, r.body);
+    assert.equal(res.details?.sequence, 6n);
+    assert.equal(res.details?.resourceOwner, "u9");
+  });
+
+  test("Connect binary: invalid UTF-8 in a string field", async () => {
+    const r = await rawPost(UPDATE_PATH, "application/proto", BAD_UTF8);
+    assert.equal(r.status, 400);
+    const body = JSON.parse(r.body.toString("utf8")) as { code: string; message: string };
+    assert.equal(body.code, "invalid_argument");
+    assertInvalidProtobufMessage(body.message);
+  });
+
+  test("decoding comes before authentication and the origin check", async () => {
+    const r = await rawPost(UPDATE_PATH, "application/proto", MALFORMED, { origin: "https://evil.example" });
+    assert.equal(r.status, 400);
+    assert.equal((JSON.parse(r.body.toString("utf8")) as { code: string }).code, "invalid_argument");
+  });
+
+  test("gRPC (grpc-js): INVALID_ARGUMENT without details, logged; a valid message still works", async () => {
+    const before = logLines.length;
+    const bad = await grpcRaw(UPDATE_PATH, MALFORMED);
+    assert.equal(bad.error?.code, grpc.status.INVALID_ARGUMENT);
+    assertInvalidProtobufMessage(decodeURIComponent(bad.error!.details));
+    assert.equal(bad.error!.metadata.get("grpc-status-details-bin").length, 0);
+    const line = await requestLogLine(before, UPDATE_PATH);
+    assert.equal(line.protocol, "grpc");
+    assert.equal(line.code, "invalid_argument");
+
+    const good = await grpcRaw(UPDATE_PATH, updateBytes("u10", "abc"));
+    assert.equal(good.error, undefined);
+    assert.equal(fromBinary(UpdateHumanUserResponseSchema, good.response!).details?.resourceOwner, "u10");
+  });
+
+  test("gRPC-web binary: grpc-status 3 in the trailer frame; a valid message still works", async () => {
+    for (const type of ["application/grpc-web+proto", "application/grpc-web"]) {
+      const bad = await rawPost(UPDATE_PATH, type, grpcWebFrame(MALFORMED), { authorization: GOOD, "x-grpc-web": "1" });
+      assert.equal(bad.status, 200);
+      const badReply = parseFrames(bad.headers, bad.body);
+      assert.equal(badReply.messages.length, 0);
+      assert.equal(badReply.trailer.get("grpc-status"), "3", type);
+      assertInvalidProtobufMessage(decodeURIComponent(badReply.trailer.get("grpc-message")!));
+      assert.equal(badReply.trailer.get("grpc-status-details-bin"), undefined);
+
+      const good = await rawPost(UPDATE_PATH, type, grpcWebFrame(updateBytes("u11", "ab")), { authorization: GOOD, "x-grpc-web": "1" });
+      const goodReply = parseFrames(good.headers, good.body);
+      assert.equal(goodReply.trailer.get("grpc-status"), "0");
+      assert.equal(fromBinary(UpdateHumanUserResponseSchema, goodReply.messages[0]!).details?.resourceOwner, "u11");
+    }
+  });
+
+  test("gRPC-web text: grpc-status 3, logged as invalid_argument", async () => {
+    const before = logLines.length;
+    const frame = grpcWebFrame(MALFORMED);
+    const r = await grpcWebTextCall("UpdateHumanUser", [frame.subarray(0, 3), frame.subarray(3)]);
+    assert.equal(r.status, 200);
+    assert.equal(r.headers["content-type"], "application/grpc-web-text+proto");
+    assert.equal(r.trailer.get("grpc-status"), "3");
+    assertInvalidProtobufMessage(decodeURIComponent(r.trailer.get("grpc-message")!));
+    const line = await requestLogLine(before, UPDATE_PATH);
+    assert.equal(line.protocol, "grpc-web");
+    assert.equal(line.code, "invalid_argument");
+  });
+
+  test("a body over the size limit is still refused by the size limit", async () => {
+    const big = updateBytes("u1", "x".repeat(70 * 1024));
+    const json = await rawPost(UPDATE_PATH, "application/json", Buffer.from(JSON.stringify({ userId: "u1", username: "x".repeat(70 * 1024) })));
+    assert.equal(json.status, 429);
+    const connect = await rawPost(UPDATE_PATH, "application/proto", big);
+    assert.equal(connect.status, 429);
+    assert.equal((JSON.parse(connect.body.toString("utf8")) as { code: string }).code, "resource_exhausted");
+    const web = await rawPost(UPDATE_PATH, "application/grpc-web+proto", grpcWebFrame(big), { authorization: GOOD, "x-grpc-web": "1" });
+    assert.equal(parseFrames(web.headers, web.body).trailer.get("grpc-status"), "8");
+  });
+
+  test("unknown procedure with a binary body: Connect 404, gRPC UNIMPLEMENTED", async () => {
+    const connect = await rawPost("/zitadel.user.v2.UserService/NoSuchMethod", "application/proto", MALFORMED);
+    assert.equal(connect.status, 404);
+    const g = await grpcRaw("/zitadel.user.v2.UserService/NoSuchMethod", MALFORMED);
+    assert.equal(g.error?.code, grpc.status.UNIMPLEMENTED);
   });
 });
 

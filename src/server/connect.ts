@@ -1,17 +1,17 @@
 /**
- * The RPC side of the edge: gRPC, gRPC-web and Connect through connect-node, and the same
+ * The RPC side of the edge: gRPC, gRPC-web and Connect through one connect router, and the same
  * routes with the same interceptors as an in-process transport for the REST gateway.
  */
 import type { DescService } from "@bufbuild/protobuf";
 import { createRouterTransport, type ConnectRouter, type ConnectRouterOptions, type Interceptor, type ServiceImpl, type Transport } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "pino";
 import { createOriginInterceptor, type OriginPolicy } from "./cors.js";
-import { createGrpcWebTextHandler, type NodeHandler } from "./grpc-web-text.js";
 import { createAuthInterceptor, type Authenticate } from "./interceptors/auth.js";
+import { createDecodingInterceptor } from "./interceptors/decoding.js";
 import { createErrorInterceptor } from "./interceptors/errors.js";
 import { contextValuesWithLog, createLoggingInterceptor } from "./interceptors/logging.js";
 import { createRequestValidator, createValidationInterceptor } from "./interceptors/validation.js";
+import { createRpcNodeHandler, type NodeHandler } from "./node-adapter.js";
 
 export interface ServiceRegistration {
   service: DescService;
@@ -27,11 +27,12 @@ export interface RpcOptions {
   maxRequestBytes: number;
 }
 
-/** logging → error mapping → (origin) → auth → validation → handler. */
+/** logging → error mapping → decoding → (origin) → auth → validation → handler. */
 export function createInterceptors(opts: RpcOptions): Interceptor[] {
   return [
     createLoggingInterceptor(),
     createErrorInterceptor(opts.logger),
+    createDecodingInterceptor(),
     ...(opts.originPolicy ? [createOriginInterceptor(opts.originPolicy)] : []),
     createAuthInterceptor(opts.authenticate),
     createValidationInterceptor(createRequestValidator()),
@@ -56,15 +57,13 @@ function routes(services: ServiceRegistration[]): (router: ConnectRouter) => voi
 
 /** gRPC, gRPC-web (binary and text) and Connect. */
 export function createRpcHandler(opts: RpcOptions): NodeHandler {
-  const adapter = connectNodeAdapter({
-    ...routerOptions(opts),
+  return createRpcNodeHandler({
+    router: routerOptions(opts),
     routes: routes(opts.services),
     contextValues: contextValuesWithLog,
+    maxRequestBytes: opts.maxRequestBytes,
+    logger: opts.logger,
   });
-  return createGrpcWebTextHandler(
-    { router: routerOptions(opts), routes: routes(opts.services), contextValues: contextValuesWithLog, logger: opts.logger },
-    adapter,
-  );
 }
 
 /** The same routes and interceptors, reachable in-process (for the REST gateway). */

@@ -1,19 +1,12 @@
 /**
  * gRPC-web text mode (`application/grpc-web-text[+proto]`, contract.md §2): the gRPC-web framing
  * in base64, as sent by browser clients in text mode. connect-node serves only the binary
- * framing, so text requests are decoded here, handed to the same router as
- * `application/grpc-web+proto`, and the binary response (data frames and trailer frame) is
- * encoded back to base64.
+ * framing, so text requests are decoded here, handed to the procedure's handler as
+ * `application/grpc-web+proto`, and the binary response is encoded back to base64.
  */
-import { Code, ConnectError, createConnectRouter, type ConnectRouter, type ConnectRouterOptions, type ContextValues } from "@connectrpc/connect";
-import type { UniversalHandler } from "@connectrpc/connect/protocol";
-import {
-  compressionBrotli,
-  compressionGzip,
-  universalRequestFromNodeRequest,
-  universalResponseToNodeResponse,
-} from "@connectrpc/connect-node";
-import type { Logger } from "pino";
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { UniversalHandlerFn, UniversalServerRequest } from "@connectrpc/connect/protocol";
+import { universalResponseToNodeResponse } from "@connectrpc/connect-node";
 import { codeName, requestLogOf, type NodeRequest, type NodeResponse } from "./interceptors/logging.js";
 
 const TEXT_TYPE = /^application\/grpc-web-text(\+proto)?$/;
@@ -95,46 +88,25 @@ async function* encodedBody(body: AsyncIterable<Uint8Array>): AsyncGenerator<Uin
   if (rest.length > 0) yield Buffer.from(rest.toString("base64"), "latin1");
 }
 
-export interface GrpcWebTextOptions {
-  router: ConnectRouterOptions;
-  routes: (router: ConnectRouter) => void;
-  contextValues: (req: NodeRequest) => ContextValues;
-  logger: Logger;
-}
-
-export type NodeHandler = (req: NodeRequest, res: NodeResponse) => void;
-
 /**
- * Serves text-mode requests for the router's procedures; any other request (and a text request
- * for an unknown procedure) goes to `next`.
+ * Serves a text-mode request with the procedure's handler: the request goes in as
+ * `application/grpc-web+proto`, and the binary response (data frames and trailer frame) comes
+ * back as one base64 text.
  */
-export function createGrpcWebTextHandler(opts: GrpcWebTextOptions, next: NodeHandler): NodeHandler {
-  const router = createConnectRouter({ acceptCompression: [compressionGzip, compressionBrotli], ...opts.router });
-  opts.routes(router);
-  const handlers = new Map<string, UniversalHandler>(router.handlers.map((h) => [h.requestPath, h]));
-
-  return (req, res) => {
-    const handler = isGrpcWebText(req) ? handlers.get((req.url ?? "").split("?", 1)[0]!) : undefined;
-    if (!handler) {
-      next(req, res);
-      return;
-    }
-    const uReq = universalRequestFromNodeRequest(req, res, undefined, opts.contextValues(req));
-    uReq.header.set("content-type", BINARY_REQUEST_TYPE);
-    handler({ ...uReq, body: decodedBody(req) })
-      .then((uRes) => {
-        const header = new Headers(uRes.header);
-        header.set("content-type", TEXT_RESPONSE_TYPE);
-        header.delete("content-length");
-        return universalResponseToNodeResponse(
-          { ...uRes, header, body: uRes.body === undefined ? undefined : encodedBody(uRes.body) },
-          res,
-        );
-      })
-      .catch((reason: unknown) => {
-        if (ConnectError.from(reason).code === Code.Aborted) return;
-        opts.logger.error({ err: reason, procedure: handler.requestPath }, "grpc-web-text response failed");
-        res.destroy();
-      });
-  };
+export async function serveGrpcWebText(
+  handler: UniversalHandlerFn,
+  uReq: UniversalServerRequest,
+  req: NodeRequest,
+  res: NodeResponse,
+): Promise<void> {
+  const header = new Headers(uReq.header);
+  header.set("content-type", BINARY_REQUEST_TYPE);
+  const uRes = await handler({ ...uReq, header, body: decodedBody(req) });
+  const resHeader = new Headers(uRes.header);
+  resHeader.set("content-type", TEXT_RESPONSE_TYPE);
+  resHeader.delete("content-length");
+  await universalResponseToNodeResponse(
+    { ...uRes, header: resHeader, body: uRes.body === undefined ? undefined : encodedBody(uRes.body) },
+    res,
+  );
 }

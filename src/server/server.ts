@@ -1,5 +1,5 @@
 /**
- * Starts the protocol edge: one port; RPC paths (`/<package>.<Service>/…`) go to connect-node,
+ * Starts the protocol edge: one port; RPC paths (`/<package>.<Service>/…`) go to the RPC handler,
  * everything else to the REST gateway.
  */
 import type { Logger } from "pino";
