@@ -15,7 +15,7 @@ import pino from "pino";
 import type { Config } from "../src/config/config.js";
 import { DomainError, Errors } from "../src/domain/errors.js";
 import type { Principal } from "../src/domain/principal.js";
-import { ErrorDetailSchema } from "../src/gen/zitadel/message_pb.js";
+import { ErrorDetailSchema, type ErrorDetail } from "../src/gen/zitadel/message_pb.js";
 import { OrganizationService } from "../src/gen/zitadel/org/v2/org_service_pb.js";
 import {
   GetUserByIDRequestSchema,
@@ -28,7 +28,7 @@ import {
 import { handOffToHttp1 } from "../src/server/listener.js";
 import { startServer, type RunningServer } from "../src/server/server.js";
 import { principalOf } from "../src/services/request-context.js";
-import { decodeGrpcStatus } from "./support/edge-grpc-status.js";
+import { decodeGrpcStatus } from "./support/grpc-status.js";
 
 const ALLOWED_ORIGIN = "https://app.example";
 const GOOD = "Bearer good";
@@ -243,13 +243,13 @@ describe("error shape", () => {
     assert.equal(decodeURIComponent(r.error!.details), "User could not be found (QUERY-Dfbg2)");
     const bin = r.error!.metadata.get("grpc-status-details-bin");
     assert.equal(bin.length, 1);
-    const status = decodeGrpcStatus(bin[0] as Buffer);
+    const status = decodeGrpcStatus<ErrorDetail>(bin[0] as Buffer, ErrorDetailSchema);
     assert.equal(status.code, 5);
     assert.equal(status.message, "User could not be found (QUERY-Dfbg2)");
     assert.equal(status.details.length, 1);
     assert.equal(status.details[0].typeUrl, "type.googleapis.com/zitadel.v1.ErrorDetail");
-    assert.equal(status.details[0].errorDetail?.id, "QUERY-Dfbg2");
-    assert.equal(status.details[0].errorDetail?.message, "User could not be found");
+    assert.equal(status.details[0].detail?.id, "QUERY-Dfbg2");
+    assert.equal(status.details[0].detail?.message, "User could not be found");
   });
 
   for (const [name, make] of transports) {
@@ -755,10 +755,10 @@ describe("gRPC-web text mode", () => {
     assert.equal(r.messages.length, 0);
     assert.equal(r.trailer.get("grpc-status"), "5");
     assert.equal(decodeURIComponent(r.trailer.get("grpc-message")!), "User could not be found (QUERY-Dfbg2)");
-    const status = decodeGrpcStatus(Buffer.from(r.trailer.get("grpc-status-details-bin")!, "base64"));
+    const status = decodeGrpcStatus<ErrorDetail>(Buffer.from(r.trailer.get("grpc-status-details-bin")!, "base64"), ErrorDetailSchema);
     assert.equal(status.code, 5);
     assert.equal(status.details.length, 1);
-    assert.equal(status.details[0]!.errorDetail?.id, "QUERY-Dfbg2");
+    assert.equal(status.details[0]!.detail?.id, "QUERY-Dfbg2");
   });
 
   test("a refused token: UNAUTHENTICATED", async () => {
