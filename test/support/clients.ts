@@ -245,7 +245,12 @@ export function connectBinaryH2(baseUrl: string): ProtocolClient {
 }
 
 export function grpcWebConnectNode(baseUrl: string): ProtocolClient {
-  return connectClient("gRPC-web binary (connect-node)", createGrpcWebTransport({ baseUrl, httpVersion: "2" }));
+  return connectClient("gRPC-web binary (connect-node)", createGrpcWebTransport({ baseUrl, httpVersion: "2", useBinaryFormat: true }));
+}
+
+/** gRPC-web with the JSON codec (`application/grpc-web+json`) over HTTP/1.1, as a browser would send it. */
+export function grpcWebJsonH1(baseUrl: string): ProtocolClient {
+  return connectClient("gRPC-web JSON (HTTP/1.1)", createGrpcWebTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: false }));
 }
 
 /**
@@ -338,6 +343,7 @@ export const PROTOCOLS: ReadonlyArray<{ name: string; make(port: number, baseUrl
   { name: "Connect JSON (HTTP/1.1)", make: (_, baseUrl) => connectJsonH1(baseUrl) },
   { name: "Connect binary (h2)", make: (_, baseUrl) => connectBinaryH2(baseUrl) },
   { name: "gRPC-web binary (connect-node)", make: (_, baseUrl) => grpcWebConnectNode(baseUrl) },
+  { name: "gRPC-web JSON (HTTP/1.1)", make: (_, baseUrl) => grpcWebJsonH1(baseUrl) },
   { name: "REST (fetch)", make: (_, baseUrl) => restClient(baseUrl) },
 ];
 
