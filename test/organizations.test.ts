@@ -79,6 +79,23 @@ describe("AddOrganization", () => {
     assertError(await addOrg({ name: `Hooli-${uniq()}`, orgId }, world.ian.token), 409, GRPC.ALREADY_EXISTS);
   });
 
+  test("organization and user ids are separate: an orgId equal to a user's id, and a userId equal to an organization's id, both work", async () => {
+    const w = await createWorld(roster);
+    const before = await inspector.events(w.bob.id);
+    const org = await addOrg({ name: `Twin-${uniq()}`, orgId: w.bob.id }, world.ian.token);
+    assertOk(org);
+    assert.equal(org.body.organizationId, w.bob.id);
+    assert.deepEqual(await inspector.events(w.bob.id), before, "the user's events are untouched");
+    const bob = await rest(roster, "GET", `/v2/users/${w.bob.id}`, { token: world.ian.token });
+    assertOk(bob);
+    assert.equal(bob.body.details.sequence, String(before.length));
+
+    const user = await rest(roster, "POST", "/v2/users/human", { token: world.ian.token, body: { ...newHuman(), userId: w.globex } });
+    assertOk(user);
+    assert.equal(user.body.userId, w.globex);
+    assert.deepEqual((await inspector.events(w.globex)).map((e) => e.type), ["user.human.added", "user.human.email.verified"]);
+  });
+
   test("an existing user as admin gets ORG_OWNER: it can then update users of the new organization", async () => {
     const w = await createWorld(roster);
     const created = await addOrg({ name: `Stark-${uniq()}`, admins: [{ userId: w.bob.id }] }, world.ian.token);

@@ -65,7 +65,7 @@ describe("store", () => {
   });
 
   test("migrations apply once and a second run changes nothing", async () => {
-    assert.deepEqual(firstMigration, ["0001_initial"]);
+    assert.deepEqual(firstMigration, ["0001_initial", "0002_event_aggregate_type"]);
     assert.deepEqual(await migrateToLatest(opened.db), []);
     const tables = await sql<{ table_name: string }>`
       SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name
@@ -73,6 +73,32 @@ describe("store", () => {
     const names = tables.rows.map((r) => r.table_name);
     for (const t of ["codes", "events", "memberships", "notifications", "organizations", "settings", "tokens", "users"]) {
       assert.ok(names.includes(t), `table ${t} exists`);
+    }
+  });
+
+  test("migration 0002 keeps the events of an existing log and files organization events under their own type", async () => {
+    const older = await createTestDatabase();
+    const db = await openDatabase({ databaseUrl: older.url, dataDir: "/nonexistent" });
+    try {
+      const { up } = await import("../src/store/migrations/0001_initial.js");
+      await up(db.db);
+      await sql`CREATE TABLE kysely_migration (name varchar(255) PRIMARY KEY, timestamp varchar(255) NOT NULL)`.execute(db.db);
+      await sql`INSERT INTO kysely_migration VALUES ('0001_initial', '2024-05-01T00:00:00.000Z')`.execute(db.db);
+      await sql`INSERT INTO events (aggregate_id, sequence, type, payload, actor_id, org_id, created_at) VALUES
+        ('u1', 1, 'user.human.added', '{}', 'a', 'o1', now()),
+        ('o1', 1, 'org.added', '{}', 'a', 'o1', now())`.execute(db.db);
+      assert.deepEqual(await migrateToLatest(db.db), ["0002_event_aggregate_type"]);
+      const reopened = createStore(db.db, { close: async () => {} });
+      assert.deepEqual((await reopened.read.listEvents("u1")).map((e) => [e.aggregateType, e.type]), [["user", "user.human.added"]]);
+      assert.deepEqual((await reopened.read.listEvents("o1", "org")).map((e) => [e.aggregateType, e.type]), [["org", "org.added"]]);
+      // a user stream with the organization's id is a stream of its own
+      await reopened.transaction((tx) =>
+        tx.appendEvents([{ aggregateType: "user", aggregateId: "o1", sequence: 1, type: "user.human.added", payload: {}, actorId: "a", orgId: "o1", createdAt: new Date() }]),
+      );
+      assert.deepEqual((await reopened.read.listEvents("o1")).map((e) => e.type), ["user.human.added"]);
+    } finally {
+      await db.close();
+      await older.drop();
     }
   });
 
@@ -154,6 +180,7 @@ describe("store", () => {
     const id = randomUUID();
     const at = new Date("2024-05-03T12:00:00.789Z");
     const event = (sequence: number) => ({
+      aggregateType: "user" as const,
       aggregateId: id,
       sequence,
       type: "user.human.profile.changed",
@@ -283,7 +310,7 @@ describe("store", () => {
           const changedAt = new Date();
           await tx.updateUser({ ...current, sequence, changedAt });
           await tx.appendEvents([
-            { aggregateId: user.id, sequence, type: "test.bumped", payload: { i }, actorId: "", orgId: user.orgId, createdAt: changedAt },
+            { aggregateType: "user", aggregateId: user.id, sequence, type: "test.bumped", payload: { i }, actorId: "", orgId: user.orgId, createdAt: changedAt },
           ]);
         });
       await Promise.all(Array.from({ length: 50 }, (_, i) => bump(i % 2 === 0 ? store : second, i)));

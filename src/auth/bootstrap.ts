@@ -127,6 +127,7 @@ function adminUser(id: string, orgId: string, now: Date): UserRecord {
 
 function adminAddedEvent(admin: UserRecord): NewEvent {
   return {
+    aggregateType: "user",
     aggregateId: admin.id,
     sequence: 1,
     type: "user.machine.added",

@@ -1,14 +1,15 @@
 import type { Kysely, Selectable } from "kysely";
 import type { Database, EventsTable } from "./schema.js";
-import type { EventRecord, NewEvent } from "./types.js";
+import type { AggregateType, EventRecord, NewEvent } from "./types.js";
 
-/** Appends in one statement; the (aggregate_id, sequence) key rejects a duplicate sequence. */
+/** Appends in one statement; the (aggregate_type, aggregate_id, sequence) key rejects a duplicate sequence. */
 export async function appendEvents(db: Kysely<Database>, events: NewEvent[]): Promise<void> {
   if (events.length === 0) return;
   await db
     .insertInto("events")
     .values(
       events.map((e) => ({
+        aggregate_type: e.aggregateType,
         aggregate_id: e.aggregateId,
         sequence: e.sequence,
         type: e.type,
@@ -21,10 +22,11 @@ export async function appendEvents(db: Kysely<Database>, events: NewEvent[]): Pr
     .execute();
 }
 
-export async function listEvents(db: Kysely<Database>, aggregateId: string): Promise<EventRecord[]> {
+export async function listEvents(db: Kysely<Database>, aggregateId: string, aggregateType: AggregateType = "user"): Promise<EventRecord[]> {
   const rows = await db
     .selectFrom("events")
     .selectAll()
+    .where("aggregate_type", "=", aggregateType)
     .where("aggregate_id", "=", aggregateId)
     .orderBy("sequence")
     .execute();
@@ -34,6 +36,7 @@ export async function listEvents(db: Kysely<Database>, aggregateId: string): Pro
 function toRecord(r: Selectable<EventsTable>): EventRecord {
   return {
     position: String(r.position),
+    aggregateType: r.aggregate_type as AggregateType,
     aggregateId: r.aggregate_id,
     sequence: Number(r.sequence),
     type: r.type,

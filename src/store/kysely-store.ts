@@ -42,7 +42,7 @@ function operations(db: Kysely<Database>): StoreTx {
     insertUser: (user) => users.insertUser(db, user),
     updateUser: (user) => users.updateUser(db, user),
     appendEvents: (list) => events.appendEvents(db, list),
-    listEvents: (aggregateId) => events.listEvents(db, aggregateId),
+    listEvents: (aggregateId, aggregateType) => events.listEvents(db, aggregateId, aggregateType),
     setMetadata: (userId, key, value) => metadata.setMetadata(db, userId, key, value),
     getMetadata: (userId) => metadata.getMetadata(db, userId),
 

@@ -1,10 +1,12 @@
 import type { Kysely } from "kysely";
 import { Migrator, type Migration, type MigrationResultSet } from "kysely/migration";
 import * as m0001 from "./migrations/0001_initial.js";
+import * as m0002 from "./migrations/0002_event_aggregate_type.js";
 
 /** Every migration, in order. Forward-only: add new files, never edit applied ones. */
 const migrations: Record<string, Migration> = {
   "0001_initial": m0001,
+  "0002_event_aggregate_type": m0002,
 };
 
 /**

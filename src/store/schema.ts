@@ -34,6 +34,7 @@ export interface UsersTable {
 
 export interface EventsTable {
   position: ColumnType<string, never, never>;
+  aggregate_type: string;
   aggregate_id: string;
   sequence: Int8;
   type: string;

@@ -39,9 +39,13 @@ export interface UserRecord {
   changedAt: Date; // time of the latest event
 }
 
-/** One event to append; `sequence` is the user's sequence after this event. */
+/** What an event stream belongs to; a user and an organization may share an id. */
+export type AggregateType = "user" | "org";
+
+/** One event to append; `sequence` is the aggregate's sequence after this event. */
 export interface NewEvent {
-  aggregateId: string; // the affected user's id
+  aggregateType: AggregateType;
+  aggregateId: string; // the affected user's (or organization's) id
   sequence: number;
   type: string; // e.g. "user.human.profile.changed"
   payload: Record<string, unknown>; // never secrets
@@ -158,7 +162,8 @@ export interface StoreTx {
   /** Inserts the value unless the key exists; returns the value stored afterwards. */
   putSettingIfAbsent(key: string, value: string): Promise<string>;
 
-  listEvents(aggregateId: string): Promise<EventRecord[]>;
+  /** The events of one stream, oldest first; by default a user's. */
+  listEvents(aggregateId: string, aggregateType?: AggregateType): Promise<EventRecord[]>;
 }
 
 export interface Store {

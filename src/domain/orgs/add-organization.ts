@@ -50,7 +50,7 @@ export async function addOrganization(deps: DomainDeps, principal: Principal, in
     }
     const events: NewEvent[] = [];
     const orgEvent = (type: string, payload: Record<string, unknown>) =>
-      events.push({ aggregateId: orgId, sequence: events.length + 1, type, payload: { orgId, ...payload }, actorId: principal.userId, orgId, createdAt: now });
+      events.push({ aggregateType: "org", aggregateId: orgId, sequence: events.length + 1, type, payload: { orgId, ...payload }, actorId: principal.userId, orgId, createdAt: now });
     orgEvent("org.added", { name: input.name });
 
     const createdAdmins: AddOrganizationResult["createdAdmins"] = [];

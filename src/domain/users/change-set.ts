@@ -19,6 +19,7 @@ export class ChangeSet {
 
   add(type: string, payload: Record<string, unknown> = {}): void {
     this.events.push({
+      aggregateType: "user",
       aggregateId: this.user.id,
       sequence: this.user.sequence + this.events.length + 1,
       type,
