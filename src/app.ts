@@ -11,7 +11,7 @@ import { UserService } from "./gen/zitadel/user/v2/user_service_pb.js";
 import { OrganizationService } from "./gen/zitadel/org/v2/org_service_pb.js";
 import { startServer } from "./server/server.js";
 import { createOrganizationService } from "./services/organization-service.js";
-import { createUserService } from "./services/user-service.js";
+import { authorizeUserServiceRequest, createUserService } from "./services/user-service.js";
 import { openDatabase } from "./store/database.js";
 import { createStore } from "./store/kysely-store.js";
 import { migrateToLatest } from "./store/migrate.js";
@@ -51,7 +51,7 @@ export async function startRoster(config: Config, logger: Logger): Promise<Runni
       config,
       logger,
       services: [
-        { service: UserService, impl: createUserService(deps) },
+        { service: UserService, impl: createUserService(deps), authorize: authorizeUserServiceRequest(deps) },
         { service: OrganizationService, impl: createOrganizationService(deps) },
       ],
       authenticate: (h) => authenticator.authenticate(h),

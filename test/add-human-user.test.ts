@@ -8,6 +8,7 @@ import bcrypt from "bcrypt";
 import { startTestRoster, type TestRoster } from "./support/roster.js";
 import { assertOk, createWorld, newHuman, rest, uniq, type RestResponse, type World } from "./support/fixtures.js";
 import { openInspector, type Inspector } from "./support/inspect.js";
+import { sql } from "kysely";
 
 const GRPC = { INVALID_ARGUMENT: 3, NOT_FOUND: 5, ALREADY_EXISTS: 6, PERMISSION_DENIED: 7, FAILED_PRECONDITION: 9, UNIMPLEMENTED: 12 };
 
@@ -16,6 +17,15 @@ function assertError(res: RestResponse, status: number, code: number, id: string
   assert.equal(res.body.code, code, JSON.stringify(res.body));
   assert.equal(res.body.details?.[0]?.id, id, JSON.stringify(res.body));
   assert.ok(String(res.body.message).endsWith(`(${id})`), res.body.message);
+}
+
+/** Resolves once some database session waits for a lock (or `done` turns true first). */
+async function waitForLockWait(inspector: Inspector, done: () => boolean): Promise<void> {
+  while (!done()) {
+    const { rows } = await sql<{ n: string }>`SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`.execute(inspector.db);
+    if (Number(rows[0]!.n) > 0) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 describe("AddHumanUser", () => {
@@ -115,6 +125,20 @@ describe("AddHumanUser", () => {
       const res = await add(newHuman({ organization: { orgId: "999999999999999999" } }), world.nora.token);
       assertError(res, 403, GRPC.PERMISSION_DENIED, "AUTH-Bs7Ds");
     });
+
+    test("the organization check comes before the field rules (contract.md §9: interceptor check, then field rules)", async () => {
+      const invalid = { profile: { givenName: "", familyName: "Hopper" }, email: { email: "not an address" } };
+      assertError(await add(invalid, world.nora.token), 404, GRPC.NOT_FOUND, "AUTHZ-cdgFk");
+      assertError(await add({ ...invalid, organization: { orgId: "999999999999999999" } }, world.ian.token), 403, GRPC.PERMISSION_DENIED, "AUTH-Bs7Ds");
+      const w = await createWorld(roster);
+      await inspector.store.transaction((tx) => tx.addMembership({ userId: w.bob.id, scope: w.acme, roles: ["PROJECT_VIEWER"] }));
+      assertError(await add({ ...invalid, organization: { orgId: w.acme } }, w.bob.token), 403, GRPC.PERMISSION_DENIED, "AUTH-5mWD2");
+      // with the permission, the field rule answers
+      const allowed = await add(invalid, world.ian.token);
+      assert.equal(allowed.status, 400, JSON.stringify(allowed.body));
+      assert.equal(allowed.body.code, GRPC.INVALID_ARGUMENT);
+      assert.equal(allowed.body.details, undefined);
+    });
   });
 
   describe("id and username", () => {
@@ -125,6 +149,39 @@ describe("AddHumanUser", () => {
       assert.equal(res.body.userId, id);
       const again = await add(newHuman({ userId: id, organization: { orgId: world.acme } }), world.ian.token);
       assertError(again, 400, GRPC.FAILED_PRECONDITION, "COMMAND-7yiox1isql");
+    });
+
+    test("an id in use is reported before the password policy and the IDP links (§9.1 steps 3, 8, 9)", async () => {
+      const id = `6${Date.now()}`.padEnd(18, "2").slice(0, 18);
+      assertOk(await add(newHuman({ userId: id, organization: { orgId: world.acme } }), world.ian.token));
+      const weak = await add(newHuman({ userId: id, password: { password: "weak" } }), world.ian.token);
+      assertError(weak, 400, GRPC.FAILED_PRECONDITION, "COMMAND-7yiox1isql");
+      const linked = await add(newHuman({ userId: id, idpLinks: [{ idpId: "idp", userId: "ext-1", userName: "ext" }] }), world.ian.token);
+      assertError(linked, 400, GRPC.FAILED_PRECONDITION, "COMMAND-7yiox1isql");
+    });
+
+    test("a taken username is reported before the password policy and the IDP links (§9.1 steps 4, 8, 9)", async () => {
+      const taken = newHuman();
+      assertOk(await add(taken, world.ian.token));
+      const weak = await add(newHuman({ username: taken.username, password: { password: "weak" } }), world.ian.token);
+      assertError(weak, 409, GRPC.ALREADY_EXISTS, "V3-DKcYh");
+      const linked = await add(newHuman({ username: taken.username, idpLinks: [{ idpId: "idp", userId: "ext-1", userName: "ext" }] }), world.ian.token);
+      assertError(linked, 409, GRPC.ALREADY_EXISTS, "V3-DKcYh");
+    });
+
+    test("an id taken by a concurrent request at commit time → COMMAND-7yiox1isql, not an internal error", async () => {
+      const id = `5${Date.now()}`.padEnd(18, "4").slice(0, 18);
+      let answered = false;
+      let pending: Promise<RestResponse> | undefined;
+      // A competing transaction holds an uncommitted row with that id: the request finds no user
+      // with the id, then has to wait for the competitor at insert time.
+      await inspector.db.transaction().execute(async (trx) => {
+        await sql`INSERT INTO users (id, org_id, type, state, username, username_folded, sequence, created_at, changed_at)
+          VALUES (${id}, ${world.acme}, 'human', 'active', ${`rival-${id}`}, ${`rival-${id}`}, 1, now(), now())`.execute(trx);
+        pending = add(newHuman({ userId: id, organization: { orgId: world.acme } }), world.ian.token).finally(() => (answered = true));
+        await waitForLockWait(inspector, () => answered);
+      });
+      assertError(await pending!, 400, GRPC.FAILED_PRECONDITION, "COMMAND-7yiox1isql");
     });
 
     test("a generated id is an 18-digit decimal string", async () => {

@@ -7,6 +7,7 @@ import { createRouterTransport, type ConnectRouter, type ConnectRouterOptions, t
 import type { Logger } from "pino";
 import { createOriginInterceptor, type OriginPolicy } from "./cors.js";
 import { createAuthInterceptor, type Authenticate } from "./interceptors/auth.js";
+import { createAuthorizeInterceptor, type AuthorizeRequest } from "./interceptors/authorize.js";
 import { createDecodingInterceptor } from "./interceptors/decoding.js";
 import { createErrorInterceptor } from "./interceptors/errors.js";
 import { contextValuesWithLog, createLoggingInterceptor } from "./interceptors/logging.js";
@@ -17,6 +18,8 @@ export interface ServiceRegistration {
   service: DescService;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   impl: Partial<ServiceImpl<any>>;
+  /** Permission checks that precede the field rules, if the service has any. */
+  authorize?: AuthorizeRequest;
 }
 
 export interface RpcOptions {
@@ -27,14 +30,17 @@ export interface RpcOptions {
   maxRequestBytes: number;
 }
 
-/** logging → error mapping → decoding → (origin) → auth → validation → handler. */
+/** logging → error mapping → decoding → (origin) → auth → authorize → validation → handler. */
 export function createInterceptors(opts: RpcOptions): Interceptor[] {
+  const authorizers = new Map<string, AuthorizeRequest>();
+  for (const { service, authorize } of opts.services) if (authorize) authorizers.set(service.typeName, authorize);
   return [
     createLoggingInterceptor(),
     createErrorInterceptor(opts.logger),
     createDecodingInterceptor(),
     ...(opts.originPolicy ? [createOriginInterceptor(opts.originPolicy)] : []),
     createAuthInterceptor(opts.authenticate),
+    ...(authorizers.size > 0 ? [createAuthorizeInterceptor(authorizers)] : []),
     createValidationInterceptor(createRequestValidator()),
   ];
 }

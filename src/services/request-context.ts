@@ -9,7 +9,7 @@ export const principalKey = createContextKey<Principal | undefined>(undefined, {
   description: "authenticated caller",
 });
 
-export function principalOf(ctx: HandlerContext): Principal {
+export function principalOf(ctx: Pick<HandlerContext, "values">): Principal {
   const p = ctx.values.get(principalKey);
   if (!p) throw new Error("no principal in context: auth interceptor missing");
   return p;

@@ -4,7 +4,7 @@ import type { Password, HashedPassword, SetPassword } from "../gen/zitadel/user/
 import type { SetHumanProfile } from "../gen/zitadel/user/v2/user_pb.js";
 import type { AddHumanUserRequest } from "../gen/zitadel/user/v2/user_service_pb.js";
 import type { EmailInput, NewPassword, PasswordInput, PasswordVerification, PhoneInput, ProfileInput } from "../domain/users/inputs.js";
-import type { AddHumanUserInput } from "../domain/users/add-human.js";
+import type { AddHumanUserInput, NewUserOrgInput } from "../domain/users/add-human.js";
 
 /** Proto request parts → plain domain inputs. */
 
@@ -64,14 +64,21 @@ export function passwordInput(p: SetPassword): PasswordInput {
   return { newPassword: newPasswordInput(p.passwordType), verification: passwordVerification(p.verification) };
 }
 
-export function addHumanInput(r: AddHumanUserRequest, orgIdHeader: string | null): AddHumanUserInput {
+/** The parts of AddHumanUserRequest that name the new user's organization (auth.md §4). */
+export function newUserOrgInput(r: AddHumanUserRequest, orgIdHeader: string | null): NewUserOrgInput {
   const org = r.organization?.org;
   return {
-    userId: r.userId,
-    username: r.username,
     organization:
       org?.case === "orgId" ? { orgId: org.value } : org?.case === "orgDomain" ? { orgDomain: org.value } : undefined,
     orgIdHeader,
+  };
+}
+
+export function addHumanInput(r: AddHumanUserRequest, orgIdHeader: string | null): AddHumanUserInput {
+  return {
+    userId: r.userId,
+    username: r.username,
+    ...newUserOrgInput(r, orgIdHeader),
     // presence of profile and email is a field rule, checked before the handler runs
     profile: profileInput(r.profile!),
     email: emailInput(r.email!),

@@ -1,23 +1,36 @@
-import { create } from "@bufbuild/protobuf";
-import type { ServiceImpl } from "@connectrpc/connect";
+import { create, type DescMethod, type Message } from "@bufbuild/protobuf";
+import type { ContextValues, ServiceImpl } from "@connectrpc/connect";
 import {
   AddHumanUserResponseSchema,
   GetUserByIDResponseSchema,
   PasswordResetResponseSchema,
   SetPasswordResponseSchema,
   UpdateHumanUserResponseSchema,
-  type UserService,
+  UserService,
+  type AddHumanUserRequest,
 } from "../gen/zitadel/user/v2/user_service_pb.js";
 import { NotificationType } from "../gen/zitadel/user/v2/password_pb.js";
 import type { DomainDeps } from "../domain/deps.js";
-import { addHumanUser } from "../domain/users/add-human.js";
+import { addHumanUser, resolveNewUserOrg } from "../domain/users/add-human.js";
 import { getUserById } from "../domain/users/get-user.js";
 import { passwordReset, type PasswordResetMedium } from "../domain/users/password-reset.js";
 import { setPassword } from "../domain/users/set-password.js";
 import { updateHumanUser } from "../domain/users/update-human.js";
 import { detailsToProto, ifMatchOf, setEtag, userToProto } from "./mapping.js";
 import { principalOf } from "./request-context.js";
-import { addHumanInput, emailInput, newPasswordInput, passwordInput, passwordVerification, phoneInput, profileInput } from "./user-inputs.js";
+import { addHumanInput, newUserOrgInput, emailInput, newPasswordInput, passwordInput, passwordVerification, phoneInput, profileInput } from "./user-inputs.js";
+
+/**
+ * The permission check that precedes the field rules (auth.md §5, contract.md §7): AddHumanUser
+ * needs `user.write` on the organization the request names.
+ */
+export function authorizeUserServiceRequest(deps: DomainDeps) {
+  return async (req: { method: DescMethod; message: Message; header: Headers; contextValues: ContextValues }): Promise<void> => {
+    if (req.method !== UserService.method.addHumanUser) return;
+    const input = newUserOrgInput(req.message as AddHumanUserRequest, req.header.get("x-zitadel-orgid"));
+    await resolveNewUserOrg(deps, deps.store.read, principalOf({ values: req.contextValues }), input);
+  };
+}
 
 /**
  * zitadel.user.v2.UserService: proto ⇄ domain mapping only. RPCs not listed here answer

@@ -115,6 +115,14 @@ export class UsernameConflict extends Error {
   }
 }
 
+/** Raised by the store when a new user's id is held by a live user (e.g. one inserted concurrently). */
+export class UserIdConflict extends Error {
+  constructor() {
+    super("user id already exists");
+    this.name = "UserIdConflict";
+  }
+}
+
 /** Raised by the store when an organization name (case-folded) or id is already taken. */
 export class OrgConflict extends Error {
   constructor() {
@@ -130,7 +138,7 @@ export interface StoreTx {
   getUser(id: string): Promise<UserRecord | undefined>;
   /** True when a live user other than `exceptUserId` holds this username, compared case-folded. */
   usernameTaken(username: string, exceptUserId?: string): Promise<boolean>;
-  /** Inserts a new user, or replaces a deleted user's row with the same id. Throws UsernameConflict. */
+  /** Inserts a new user, or replaces a deleted user's row with the same id. Throws UserIdConflict, UsernameConflict. */
   insertUser(user: UserRecord): Promise<void>;
   /** Writes the whole current state of an existing user. Throws UsernameConflict. */
   updateUser(user: UserRecord): Promise<void>;

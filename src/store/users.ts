@@ -1,7 +1,7 @@
 import type { Insertable, Kysely, Selectable } from "kysely";
 import type { Database, UsersTable } from "./schema.js";
 import { isUniqueViolation } from "./pg-errors.js";
-import { UsernameConflict, type Gender, type UserRecord, type UserState, type UserType } from "./types.js";
+import { UserIdConflict, UsernameConflict, type Gender, type UserRecord, type UserState, type UserType } from "./types.js";
 
 /** Index that keeps live usernames unique, case-insensitively (see migrations/0001). */
 const USERNAME_INDEX = "users_username_folded_live";
@@ -38,7 +38,7 @@ export async function insertUser(db: Kysely<Database>, user: UserRecord): Promis
       .onConflict((oc) => oc.column("id").doUpdateSet(row).where("users.state", "=", "deleted"))
       .executeTakeFirst(),
   );
-  if (result.numInsertedOrUpdatedRows === 0n) throw new Error(`user ${user.id} already exists`);
+  if (result.numInsertedOrUpdatedRows === 0n) throw new UserIdConflict();
 }
 
 export async function updateUser(db: Kysely<Database>, user: UserRecord): Promise<void> {

@@ -1,8 +1,8 @@
 import type { DomainDeps } from "../deps.js";
 import type { Principal } from "../principal.js";
-import { Errors } from "../errors.js";
+import { DomainError, Errors } from "../errors.js";
 import { newId } from "../ids.js";
-import { UsernameConflict, type StoreTx, type UserRecord } from "../../store/types.js";
+import { UserIdConflict, UsernameConflict, type StoreTx, type UserRecord } from "../../store/types.js";
 import { ChangeSet, detailsOf, type Details } from "./change-set.js";
 import type { ReturnedCodes } from "./contact-steps.js";
 import type { EmailInput, NewPassword, PhoneInput, ProfileInput } from "./inputs.js";
@@ -31,6 +31,9 @@ export interface AddHumanUserInput {
   totpSecret?: string;
 }
 
+/** What decides the new user's organization. */
+export type NewUserOrgInput = Pick<AddHumanUserInput, "organization" | "orgIdHeader">;
+
 export interface AddHumanUserResult extends ReturnedCodes {
   userId: string;
   details: Details;
@@ -43,6 +46,8 @@ export interface PreparedHuman {
   familyName: string;
   phone: string;
   passwordHash: string | null;
+  /** The complexity policy's verdict on a plain password, reported after the id and username checks. */
+  policyViolation?: DomainError;
 }
 
 /** Contract.md §9.1 step 2: checks that need nothing stored; then the password hash (bcrypt). */
@@ -59,22 +64,32 @@ export async function prepareHuman(deps: DomainDeps, input: AddHumanUserInput): 
   if (givenName === "") throw Errors.givenNameEmpty();
   if (familyName === "") throw Errors.familyNameEmpty();
   if (input.totpSecret !== undefined) throw Errors.unimplemented();
-  if (input.idpLinkCount > 0) throw Errors.idpConfigNotExisting();
   let passwordHash: string | null = null;
+  let policyViolation: DomainError | undefined;
   if (pw?.kind === "plain") {
-    checkPasswordPolicy(pw.password, deps.passwordPolicy);
-    passwordHash = await deps.hasher.hash(pw.password);
+    policyViolation = policyViolationOf(deps, pw.password);
+    if (!policyViolation) passwordHash = await deps.hasher.hash(pw.password);
   } else if (pw?.kind === "hashed") {
     passwordHash = pw.hash;
   }
-  return { input, givenName, familyName, phone, passwordHash };
+  return { input, givenName, familyName, phone, passwordHash, policyViolation };
+}
+
+function policyViolationOf(deps: DomainDeps, password: string): DomainError | undefined {
+  try {
+    checkPasswordPolicy(password, deps.passwordPolicy);
+    return undefined;
+  } catch (e) {
+    if (e instanceof DomainError) return e;
+    throw e;
+  }
 }
 
 /**
  * The organization a new user belongs to (contract.md §9.1 step 1, auth.md §4/§5): it must
  * exist and the caller must hold `user.write` on it.
  */
-export async function resolveNewUserOrg(deps: DomainDeps, tx: StoreTx, principal: Principal, input: AddHumanUserInput): Promise<string> {
+export async function resolveNewUserOrg(deps: DomainDeps, tx: StoreTx, principal: Principal, input: NewUserOrgInput): Promise<string> {
   let orgId: string;
   if (input.organization?.orgId !== undefined) orgId = input.organization.orgId;
   else if (input.organization?.orgDomain !== undefined) throw Errors.orgNotExisting(); // no org domains yet
@@ -106,6 +121,9 @@ export async function insertHuman(
   if (previous && previous.state !== "deleted") throw Errors.userIdTaken();
   const username = input.username ?? input.email.email;
   await assertUsernameFree(tx, username);
+  // steps 8 and 9 of contract.md §9.1: reported only after the id and the username
+  if (prepared.policyViolation) throw prepared.policyViolation;
+  if (input.idpLinkCount > 0) throw Errors.idpConfigNotExisting();
 
   const p = input.profile;
   const user: UserRecord = {
@@ -194,13 +212,17 @@ export async function insertHuman(
     return { user: saved, codes };
   } catch (e) {
     if (e instanceof UsernameConflict) throw Errors.usernameTaken();
+    if (e instanceof UserIdConflict) throw Errors.userIdTaken();
     throw e;
   }
 }
 
-/** AddHumanUser (contract.md §9.1). */
+/**
+ * AddHumanUser (contract.md §9.1). The organization and the caller's permission on it are checked
+ * before the field rules, by the service's authorization step (`resolveNewUserOrg`); they are
+ * checked again here, inside the transaction that creates the user.
+ */
 export async function addHumanUser(deps: DomainDeps, principal: Principal, input: AddHumanUserInput): Promise<AddHumanUserResult> {
-  await resolveNewUserOrg(deps, deps.store.read, principal, input);
   const prepared = await prepareHuman(deps, input);
   const now = deps.now();
   return deps.store.transaction(async (tx) => {
