@@ -462,6 +462,34 @@ describe("field violations", () => {
     );
   });
 
+  test("the email rule takes its place in field order: after earlier fields, before later ones", async () => {
+    const emailViolation =
+      "invalid UpdateHumanUserRequest.Email: embedded message failed validation | caused by: invalid SetHumanEmail.Email: value must be a valid email address";
+    const later = await rest("PUT", "/v2/users/human/u1", JSON.stringify({ email: { email: "not an address" }, phone: { phone: "1".repeat(201) } }));
+    assert.equal((later.json as { message: string }).message, emailViolation);
+    const nested = await rest("PUT", "/v2/users/human/u1", JSON.stringify({ email: { email: "not an address", sendCode: { urlTemplate: "" } } }));
+    assert.equal((nested.json as { message: string }).message, emailViolation);
+    const earlier = await rest("PUT", "/v2/users/human/u1", JSON.stringify({ username: "", email: { email: "not an address" } }));
+    assert.equal((earlier.json as { message: string }).message, "invalid UpdateHumanUserRequest.Username: value length must be between 1 and 200 runes, inclusive");
+    const tooLong = await rest("PUT", "/v2/users/human/u1", JSON.stringify({ email: { email: "a".repeat(201) } }));
+    assert.equal(
+      (tooLong.json as { message: string }).message,
+      "invalid UpdateHumanUserRequest.Email: embedded message failed validation | caused by: invalid SetHumanEmail.Email: value length must be between 1 and 200 runes, inclusive",
+    );
+    const admins = await rest(
+      "POST",
+      "/v2/organizations",
+      JSON.stringify({
+        name: "Acme",
+        admins: [
+          { human: { profile: { givenName: "A", familyName: "B" }, email: { email: "broken@" } } },
+          { human: { profile: { givenName: "", familyName: "B" }, email: { email: "c@example.com" } } },
+        ],
+      }),
+    );
+    assert.match((admins.json as { message: string }).message, /^invalid AddOrganizationRequest\.Admins\[0\]: .*SetHumanEmail\.Email: value must be a valid email address$/);
+  });
+
   test("a valid email passes to the handler", async () => {
     const r = await rest("PUT", "/v2/users/human/u1", JSON.stringify({ email: { email: "minnie@example.com" } }));
     assert.equal(r.status, 200);

@@ -129,22 +129,66 @@ export function formatViolation(v: Violation): string {
 /** Fields whose email rule is checked in code (protovalidate has no RFC 5322 mailbox rule). */
 const EMAIL_FIELDS = new Set(["zitadel.user.v2.SetHumanEmail.email", "zitadel.user.v2.SetEmailRequest.email"]);
 
+/**
+ * Where a violation sits in the order the field rules are checked: per level, the field's index
+ * in declaration order (oneof rules come after all fields), then the element's index.
+ */
+type Position = number[];
+
+function positionOfPath(path: Path): Position {
+  const position: Position = [];
+  for (const item of path) {
+    switch (item.kind) {
+      case "field":
+        position.push(item.parent.fields.indexOf(item));
+        break;
+      case "oneof":
+        position.push(item.parent.fields.length);
+        break;
+      case "extension":
+        position.push(Number.MAX_SAFE_INTEGER);
+        break;
+      case "list_sub":
+        position.push(item.index);
+        break;
+      case "map_sub":
+        position.push(0);
+        break;
+    }
+  }
+  return position;
+}
+
+/** True when `a` is checked before `b`; a rule on the same field as the email rule comes first. */
+function isBefore(a: Position, b: Position): boolean {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    if (a[i] !== b[i]) return a[i] < b[i];
+  }
+  return a.length <= b.length;
+}
+
+interface EmailViolation {
+  segments: Segment[];
+  position: Position;
+}
+
 /** Depth-first in declaration order, like the field rules: the first invalid email field, if any. */
-function findInvalidEmail(msg: ReflectMessage, trail: Segment[]): Segment[] | undefined {
-  for (const field of msg.sortedFields) {
+function findInvalidEmail(msg: ReflectMessage, trail: Segment[], at: Position): EmailViolation | undefined {
+  for (const [fieldIndex, field] of msg.fields.entries()) {
     if (!msg.isSet(field)) continue;
     const here = (index?: string): Segment[] => [
       ...trail,
       { message: goMessageName(msg.desc), member: goFieldName(field.name), index },
     ];
+    const position = [...at, fieldIndex];
     switch (field.fieldKind) {
       case "scalar":
         if (EMAIL_FIELDS.has(`${msg.desc.typeName}.${field.name}`) && !isEmailFieldValid(msg.get(field) as string)) {
-          return here();
+          return { segments: here(), position };
         }
         break;
       case "message": {
-        const found = findInvalidEmail(msg.get(field), here());
+        const found = findInvalidEmail(msg.get(field), here(), position);
         if (found) return found;
         break;
       }
@@ -152,7 +196,7 @@ function findInvalidEmail(msg: ReflectMessage, trail: Segment[]): Segment[] | un
         if (field.listKind === "message") {
           const list = msg.get(field);
           for (let i = 0; i < list.size; i++) {
-            const found = findInvalidEmail(list.get(i) as ReflectMessage, here(`[${i}]`));
+            const found = findInvalidEmail(list.get(i) as ReflectMessage, here(`[${i}]`), [...position, i]);
             if (found) return found;
           }
         }
@@ -160,7 +204,7 @@ function findInvalidEmail(msg: ReflectMessage, trail: Segment[]): Segment[] | un
       case "map":
         if (field.mapKind === "message") {
           for (const [key, value] of msg.get(field)) {
-            const found = findInvalidEmail(value as ReflectMessage, here(`[${String(key)}]`));
+            const found = findInvalidEmail(value as ReflectMessage, here(`[${String(key)}]`), [...position, 0]);
             if (found) return found;
           }
         }
@@ -181,9 +225,12 @@ export function createRequestValidator(): RequestValidator {
     validate(schema, message) {
       const result = validator.validate(schema, message);
       if (result.kind === "error") throw result.error;
-      if (result.kind === "invalid") throw new FieldViolation(formatViolation(result.violations[0]));
-      const emailPath = findInvalidEmail(reflect(schema, message), []);
-      if (emailPath) throw new FieldViolation(formatSegments(emailPath, "value must be a valid email address"));
+      const email = findInvalidEmail(reflect(schema, message), [], []);
+      const first = result.kind === "invalid" ? result.violations[0] : undefined;
+      if (first && (!email || isBefore(positionOfPath(first.field), email.position))) {
+        throw new FieldViolation(formatViolation(first));
+      }
+      if (email) throw new FieldViolation(formatSegments(email.segments, "value must be a valid email address"));
     },
   };
 }
