@@ -27,11 +27,16 @@ export interface PasswordPrework {
 
 export async function preparePassword(
   deps: DomainDeps,
+  principal: Principal,
+  user: Pick<UserRecord, "orgId" | "passwordHash">,
   input: PasswordInput & { newPassword: NewPassword },
-  storedHash: string | null,
 ): Promise<PasswordPrework> {
   const work: PasswordPrework = {};
   const v = input.verification;
+  // Without proof the change needs user.write (decision 1): a request that will be refused
+  // must not occupy one of the few hashing slots.
+  if (v.kind === "none" && !deps.permissions.holds(principal, "user.write", user.orgId)) return work;
+  const storedHash = user.passwordHash;
   if (v.kind === "current" && storedHash) {
     work.currentCheck = { againstHash: storedHash, matches: await deps.hasher.verify(v.password, storedHash) };
     if (!work.currentCheck.matches) return work;
@@ -94,7 +99,10 @@ export async function applyPasswordStep(
         ? prework.currentCheck.matches
         : await deps.hasher.verify(v.password, draft.passwordHash);
     if (!matches) throw Errors.passwordInvalid();
-    if (options.rejectUnchanged && np.kind === "plain" && (await deps.hasher.verify(np.password, draft.passwordHash))) {
+    // The current password has just matched the stored hash, and bcrypt is exact up to 72 bytes,
+    // the most either may have: the new one is unchanged exactly when it equals the current one.
+    // This keeps a second bcrypt comparison out of the row lock.
+    if (options.rejectUnchanged && np.kind === "plain" && np.password === v.password) {
       throw Errors.passwordNotChanged();
     }
   } else if (v.kind === "code") {

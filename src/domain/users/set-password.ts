@@ -33,7 +33,7 @@ export async function setPassword(deps: DomainDeps, principal: Principal, input:
 
   let prework: PasswordPrework = {};
   try {
-    prework = await preparePassword(deps, pw, find(await deps.store.read.getUser(input.userId)).passwordHash);
+    prework = await preparePassword(deps, principal, find(await deps.store.read.getUser(input.userId)), pw);
   } catch {
     // reported in order by the transaction below
   }

@@ -91,7 +91,7 @@ export async function updateHumanUser(deps: DomainDeps, principal: Principal, ra
     const snapshot = await deps.store.read.getUser(input.userId);
     try {
       checkPermission(deps, principal, snapshot, input);
-      prework = await preparePassword(deps, input.password, snapshot.passwordHash);
+      prework = await preparePassword(deps, principal, snapshot, input.password);
     } catch {
       // the transaction below reports the same error in its proper order
     }
