@@ -4,7 +4,7 @@ import { DomainError, Errors } from "../errors.js";
 import { newId } from "../ids.js";
 import { UserIdConflict, UsernameConflict, type StoreTx, type UserRecord } from "../../store/types.js";
 import { ChangeSet, detailsOf, type Details } from "./change-set.js";
-import type { ReturnedCodes } from "./contact-steps.js";
+import { verifyOrIssueEmailCode, verifyOrIssuePhoneCode, type ReturnedCodes } from "./contact-steps.js";
 import type { EmailInput, NewPassword, PhoneInput, ProfileInput } from "./inputs.js";
 import { checkPasswordLength, checkPasswordPolicy } from "./password-policy.js";
 import { assertSupportedHash } from "./password-hash.js";
@@ -13,7 +13,6 @@ import { normalizePhone } from "./phone.js";
 import { parseUrlTemplate } from "./url-template.js";
 import { canonicalLanguage } from "./language.js";
 import { normalizeGender } from "./profile-step.js";
-import { issueCode } from "./verification-codes.js";
 import { assertUsernameFree } from "./update-human.js";
 
 export interface AddHumanUserInput {
@@ -167,37 +166,8 @@ export async function insertHuman(
     passwordChangeRequired: user.passwordChangeRequired,
   });
 
-  const ev = input.email.verification;
-  if (ev.kind === "verified" && ev.value) {
-    user.emailVerified = true;
-    changes.add("user.human.email.verified", { old: false, new: true });
-  } else {
-    const issued = issueCode(
-      deps,
-      user,
-      "email",
-      ev.kind === "return" ? { kind: "return" } : { kind: "send", channel: "email", urlTemplate: ev.kind === "send" ? ev.urlTemplate : undefined },
-      now,
-    );
-    changes.putCode(issued.record);
-    if (issued.notification) changes.queueNotification(issued.notification);
-    changes.add("user.human.email.code.added", issued.eventPayload);
-    if (ev.kind === "return") codes.emailCode = issued.plain;
-  }
-
-  if (user.phone !== "") {
-    const pv = input.phone!.verification;
-    if (pv.kind === "verified") {
-      user.phoneVerified = true;
-      changes.add("user.human.phone.verified", { old: false, new: true });
-    } else {
-      const issued = issueCode(deps, user, "phone", pv.kind === "return" ? { kind: "return" } : { kind: "send", channel: "sms" }, now);
-      changes.putCode(issued.record);
-      if (issued.notification) changes.queueNotification(issued.notification);
-      changes.add("user.human.phone.code.added", issued.eventPayload);
-      if (pv.kind === "return") codes.phoneCode = issued.plain;
-    }
-  }
+  verifyOrIssueEmailCode(deps, user, input.email.verification, changes, codes);
+  if (user.phone !== "") verifyOrIssuePhoneCode(deps, user, input.phone!.verification, changes, codes);
 
   // one event per entry, as ZITADEL writes them; the store keeps the last value of a key
   const metadata = new Map<string, Uint8Array>();

@@ -1,4 +1,5 @@
 import type { CodePurpose, CodeRecord, NewEvent, NewNotification, StoreTx, UserRecord } from "../../store/types.js";
+import type { IssuedCode } from "./verification-codes.js";
 
 /**
  * Everything one command will write for one user, planned in memory and written at once by
@@ -42,6 +43,13 @@ export class ChangeSet {
 
   queueNotification(n: NewNotification): void {
     this.notifications.push(n);
+  }
+
+  /** Stores a newly issued code, queues its notification when it is sent, and records `eventType`. */
+  addIssuedCode(issued: IssuedCode, eventType: string): void {
+    this.putCode(issued.record);
+    if (issued.notification) this.queueNotification(issued.notification);
+    this.add(eventType, issued.eventPayload);
   }
 
   get isEmpty(): boolean {

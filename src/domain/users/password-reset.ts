@@ -45,9 +45,7 @@ export async function passwordReset(
           : { kind: "send", channel: "email" };
     const issued = issueCode(deps, user, "password_reset", delivery, now);
     const changes = new ChangeSet(user, principal.userId, now);
-    changes.putCode(issued.record);
-    if (issued.notification) changes.queueNotification(issued.notification);
-    changes.add("user.human.password.code.added", issued.eventPayload);
+    changes.addIssuedCode(issued, "user.human.password.code.added");
     const saved = await commitUserChange(tx, changes, { ...user });
     return { details: detailsOf(saved), ...(m.kind === "return" ? { verificationCode: issued.plain } : {}) };
   });
