@@ -172,6 +172,17 @@ interface EmailViolation {
   position: Position;
 }
 
+/** Whether a message of this type can contain an email field at any depth. */
+function canHoldEmail(desc: DescMessage, visiting = new Set<string>()): boolean {
+  if (visiting.has(desc.typeName)) return false; // this path is a cycle; other paths decide
+  visiting.add(desc.typeName);
+  const holds = desc.fields.some(
+    (f) => EMAIL_FIELDS.has(`${desc.typeName}.${f.name}`) || (f.message !== undefined && canHoldEmail(f.message, visiting)),
+  );
+  visiting.delete(desc.typeName);
+  return holds;
+}
+
 /** Depth-first in declaration order, like the field rules: the first invalid email field, if any. */
 function findInvalidEmail(msg: ReflectMessage, trail: Segment[], at: Position): EmailViolation | undefined {
   for (const [fieldIndex, field] of msg.fields.entries()) {
@@ -221,11 +232,15 @@ export interface RequestValidator {
 
 export function createRequestValidator(): RequestValidator {
   const validator = createValidator({ failFast: true });
+  const emailReach = new Map<string, boolean>();
   return {
     validate(schema, message) {
       const result = validator.validate(schema, message);
       if (result.kind === "error") throw result.error;
-      const email = findInvalidEmail(reflect(schema, message), [], []);
+      // the reflection walk only for requests that can carry an email address at all
+      let reach = emailReach.get(schema.typeName);
+      if (reach === undefined) emailReach.set(schema.typeName, (reach = canHoldEmail(schema)));
+      const email = reach ? findInvalidEmail(reflect(schema, message), [], []) : undefined;
       const first = result.kind === "invalid" ? result.violations[0] : undefined;
       if (first && (!email || isBefore(positionOfPath(first.field), email.position))) {
         throw new FieldViolation(formatViolation(first));
