@@ -174,11 +174,17 @@ export interface StoreTx {
   listEvents(aggregateId: string, aggregateType?: AggregateType): Promise<EventRecord[]>;
 }
 
+/** What may be read outside a transaction: each call is its own statement, nothing is locked. */
+export type StoreReader = Pick<
+  StoreTx,
+  "getUser" | "usernameTaken" | "getMetadata" | "getCode" | "getOrg" | "getMemberships" | "findTokenByHash" | "getSetting" | "listEvents"
+>;
+
 export interface Store {
   /** Runs `fn` in one transaction (READ COMMITTED + row locks); commits if it returns, rolls back if it throws. */
   transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
-  /** Non-transactional reads (each its own statement). */
-  read: StoreTx;
+  /** Non-transactional reads (each its own statement); writes and locks need `transaction`. */
+  read: StoreReader;
   /** Runs fn in one transaction holding a transaction-level advisory lock (first-start bootstrap). */
   withAdvisoryLock<T>(key: number, fn: (tx: StoreTx) => Promise<T>): Promise<T>;
   close(): Promise<void>;

@@ -88,7 +88,7 @@ function policyViolationOf(deps: DomainDeps, password: string): DomainError | un
  * The organization a new user belongs to (contract.md §9.1 step 1, auth.md §4/§5): it must
  * exist and the caller must hold `user.write` on it.
  */
-export async function resolveNewUserOrg(deps: DomainDeps, tx: StoreTx, principal: Principal, input: NewUserOrgInput): Promise<string> {
+export async function resolveNewUserOrg(deps: DomainDeps, tx: Pick<StoreTx, "getOrg">, principal: Principal, input: NewUserOrgInput): Promise<string> {
   let orgId: string;
   if (input.organization?.orgId !== undefined) orgId = input.organization.orgId;
   else if (input.organization?.orgDomain !== undefined) throw Errors.orgNotExisting(); // no org domains yet
