@@ -9,7 +9,7 @@ import { createTestDatabase } from "./support/database.js";
 import { openDatabase, type OpenedDatabase } from "../src/store/database.js";
 import { migrateToLatest } from "../src/store/migrate.js";
 import { createStore } from "../src/store/kysely-store.js";
-import type { Store, UserRecord, UserState } from "../src/store/types.js";
+import type { Store, UserRecord, UserState } from "../src/domain/store.js";
 import type { Config } from "../src/config/config.js";
 import { createAuthenticator, type AuthHeaders } from "../src/auth/authenticator.js";
 import { ensureInstance, issuePersonalAccessToken } from "../src/auth/bootstrap.js";

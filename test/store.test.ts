@@ -13,7 +13,7 @@ import { openDatabase, type OpenedDatabase } from "../src/store/database.js";
 import { createStore } from "../src/store/kysely-store.js";
 import { migrateToLatest } from "../src/store/migrate.js";
 import type { Database } from "../src/store/schema.js";
-import { OrgConflict, UsernameConflict, type Store, type UserRecord } from "../src/store/types.js";
+import { OrgConflict, UsernameConflict, type Store, type UserRecord } from "../src/domain/store.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
 
 function newUser(overrides: Partial<UserRecord> = {}): UserRecord {

@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import type { Config } from "../config/config.js";
 import { Errors } from "../domain/errors.js";
 import type { Principal } from "../domain/principal.js";
-import type { Store } from "../store/types.js";
+import type { Store } from "../domain/store.js";
 import { createJwtVerifier, isCompactJws, type JwtVerifier } from "./jwt.js";
 import { hashToken } from "./tokens.js";
 

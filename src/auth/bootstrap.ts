@@ -5,7 +5,7 @@ import type { Logger } from "pino";
 import type { Config } from "../config/config.js";
 import { newId } from "../domain/ids.js";
 import { INSTANCE_SCOPE } from "../domain/permissions.js";
-import type { NewEvent, Store, StoreTx, UserRecord } from "../store/types.js";
+import type { NewEvent, Store, StoreTx, UserRecord } from "../domain/store.js";
 import { newPersonalAccessToken } from "./tokens.js";
 
 /** Settings key naming the default organization; its presence means the instance exists. */

@@ -1,4 +1,4 @@
-import type { Store } from "../store/types.js";
+import type { Store } from "./store.js";
 import type { Config } from "../config/config.js";
 import type { PermissionChecker } from "./permissions.js";
 import type { PasswordHasher } from "./users/password-hash.js";

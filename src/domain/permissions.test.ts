@@ -7,7 +7,7 @@ import {
   type Permission,
 } from "./permissions.js";
 import type { Principal } from "./principal.js";
-import type { MembershipRecord } from "../store/types.js";
+import type { MembershipRecord } from "./store.js";
 
 const ORG_A = "100000000000000001";
 const ORG_B = "100000000000000002";

@@ -1,4 +1,4 @@
-import type { MembershipRecord } from "../store/types.js";
+import type { MembershipRecord } from "./store.js";
 
 /** The authenticated caller of a request. */
 export interface Principal {

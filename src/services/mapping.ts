@@ -7,7 +7,7 @@ import { HumanProfileSchema } from "../gen/zitadel/user/v2/user_pb.js";
 import { HumanEmailSchema } from "../gen/zitadel/user/v2/email_pb.js";
 import { HumanPhoneSchema } from "../gen/zitadel/user/v2/phone_pb.js";
 import type { Details as DomainDetails } from "../domain/users/change-set.js";
-import type { UserRecord, UserState as DomainUserState } from "../store/types.js";
+import type { UserRecord, UserState as DomainUserState } from "../domain/store.js";
 
 export function detailsToProto(d: DomainDetails): Details {
   return create(DetailsSchema, {

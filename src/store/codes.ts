@@ -1,6 +1,6 @@
 import type { Kysely, Selectable } from "kysely";
 import type { CodesTable, Database } from "./schema.js";
-import type { CodeDelivery, CodePurpose, CodeRecord } from "./types.js";
+import type { CodeDelivery, CodePurpose, CodeRecord } from "../domain/store.js";
 
 export async function getCode(db: Kysely<Database>, userId: string, purpose: CodePurpose): Promise<CodeRecord | undefined> {
   const row = await db

@@ -1,6 +1,6 @@
 import type { Kysely, Selectable } from "kysely";
 import type { Database, EventsTable } from "./schema.js";
-import type { AggregateType, EventRecord, NewEvent } from "./types.js";
+import type { AggregateType, EventRecord, NewEvent } from "../domain/store.js";
 
 /** Appends in one statement; the (aggregate_type, aggregate_id, sequence) key rejects a duplicate sequence. */
 export async function appendEvents(db: Kysely<Database>, events: NewEvent[]): Promise<void> {

@@ -1,7 +1,7 @@
-/** The Store (src/store/types.ts) over Kysely: one Kysely handle, a transaction, or the pool. */
+/** The Store (src/domain/store.ts) over Kysely: one Kysely handle, a transaction, or the pool. */
 import { sql, type Kysely } from "kysely";
 import type { Database } from "./schema.js";
-import type { Store, StoreTx } from "./types.js";
+import type { Store, StoreTx } from "../domain/store.js";
 import * as codes from "./codes.js";
 import * as events from "./events.js";
 import * as memberships from "./memberships.js";
@@ -10,6 +10,7 @@ import * as notifications from "./notifications.js";
 import * as orgs from "./orgs.js";
 import * as settings from "./settings.js";
 import * as tokens from "./tokens.js";
+import { purgeUserData } from "./user-purge.js";
 import * as users from "./users.js";
 
 export interface CreateStoreOptions {
@@ -45,6 +46,7 @@ function operations(db: Kysely<Database>): StoreTx {
     listEvents: (aggregateId, aggregateType) => events.listEvents(db, aggregateId, aggregateType),
     setMetadata: (userId, key, value) => metadata.setMetadata(db, userId, key, value),
     getMetadata: (userId) => metadata.getMetadata(db, userId),
+    purgeUserData: (userId) => purgeUserData(db, userId),
 
     getCode: (userId, purpose) => codes.getCode(db, userId, purpose),
     putCode: (code) => codes.putCode(db, code),

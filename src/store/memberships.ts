@@ -1,6 +1,6 @@
 import { sql, type Kysely } from "kysely";
 import type { Database } from "./schema.js";
-import type { MembershipRecord } from "./types.js";
+import type { MembershipRecord } from "../domain/store.js";
 
 export async function getMemberships(db: Kysely<Database>, userId: string): Promise<MembershipRecord[]> {
   const rows = await db

@@ -1,6 +1,6 @@
 import type { Kysely } from "kysely";
 import type { Database } from "./schema.js";
-import type { NewNotification } from "./types.js";
+import type { NewNotification } from "../domain/store.js";
 
 /** Queues a notification in the outbox (same transaction as the code); delivered after commit. */
 export async function insertNotification(db: Kysely<Database>, n: NewNotification): Promise<void> {

@@ -1,7 +1,7 @@
 import type { Kysely } from "kysely";
 import type { Database } from "./schema.js";
 import { isUniqueViolation } from "./pg-errors.js";
-import { OrgConflict, type OrgRecord } from "./types.js";
+import { OrgConflict, type OrgRecord } from "../domain/store.js";
 
 /** Organization names are unique case-insensitively (Unicode lower case), like usernames. */
 export function foldOrgName(name: string): string {

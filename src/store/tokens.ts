@@ -1,6 +1,6 @@
 import type { Kysely, Selectable } from "kysely";
 import type { Database, TokensTable } from "./schema.js";
-import type { TokenRecord } from "./types.js";
+import type { TokenRecord } from "../domain/store.js";
 
 export async function findTokenByHash(db: Kysely<Database>, hash: Buffer): Promise<TokenRecord | undefined> {
   const row = await db.selectFrom("tokens").selectAll().where("hash", "=", hash).executeTakeFirst();

@@ -1,7 +1,7 @@
 import type { Insertable, Kysely, Selectable } from "kysely";
 import type { Database, UsersTable } from "./schema.js";
 import { isUniqueViolation } from "./pg-errors.js";
-import { UserIdConflict, UsernameConflict, type Gender, type UserRecord, type UserState, type UserType } from "./types.js";
+import { UserIdConflict, UsernameConflict, type Gender, type UserRecord, type UserState, type UserType } from "../domain/store.js";
 
 /** Index that keeps live usernames unique, case-insensitively (see migrations/0001). */
 const USERNAME_INDEX = "users_username_folded_live";

@@ -4,7 +4,7 @@
  */
 import { openDatabase, type OpenedDatabase } from "../../src/store/database.js";
 import { createStore } from "../../src/store/kysely-store.js";
-import type { Store } from "../../src/store/types.js";
+import type { Store } from "../../src/domain/store.js";
 
 export interface Inspector {
   store: Store;

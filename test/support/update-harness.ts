@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import bcrypt from "bcrypt";
-import type { CodePurpose, CodeRecord, EventRecord, UserRecord } from "../../src/store/types.js";
+import type { CodePurpose, CodeRecord, EventRecord, UserRecord } from "../../src/domain/store.js";
 import { rest, type RestResponse, type World } from "./fixtures.js";
 import type { Inspector } from "./inspect.js";
 import type { TestRoster } from "./roster.js";

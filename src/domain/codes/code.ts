@@ -1,5 +1,5 @@
 import { createHmac, randomInt, timingSafeEqual } from "node:crypto";
-import type { CodePurpose } from "../../store/types.js";
+import type { CodePurpose } from "../store.js";
 
 /** All 36 characters, `9` included (roster-decisions.md decision 4). */
 export const CODE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";

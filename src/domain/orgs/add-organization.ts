@@ -2,7 +2,7 @@ import type { DomainDeps } from "../deps.js";
 import type { Principal } from "../principal.js";
 import { Errors } from "../errors.js";
 import { newId } from "../ids.js";
-import { OrgConflict, type NewEvent } from "../../store/types.js";
+import { OrgConflict, type NewEvent } from "../store.js";
 import type { Details } from "../users/change-set.js";
 import type { ReturnedCodes } from "../users/contact-steps.js";
 import { insertHuman, prepareHuman, type AddHumanUserInput, type PreparedHuman } from "../users/add-human.js";

@@ -2,7 +2,7 @@ import type { DomainDeps } from "../deps.js";
 import type { Principal } from "../principal.js";
 import { DomainError, Errors } from "../errors.js";
 import { newId } from "../ids.js";
-import { UserIdConflict, UsernameConflict, type StoreTx, type UserRecord } from "../../store/types.js";
+import { UserIdConflict, UsernameConflict, type StoreTx, type UserRecord } from "../store.js";
 import { ChangeSet, detailsOf, type Details } from "./change-set.js";
 import { verifyOrIssueEmailCode, verifyOrIssuePhoneCode, type ReturnedCodes } from "./contact-steps.js";
 import type { EmailInput, NewPassword, PhoneInput, ProfileInput } from "./inputs.js";

@@ -1,4 +1,4 @@
-import type { CodePurpose, CodeRecord, NewEvent, NewNotification, StoreTx, UserRecord } from "../../store/types.js";
+import type { CodePurpose, CodeRecord, NewEvent, NewNotification, StoreTx, UserRecord } from "../store.js";
 import type { IssuedCode } from "./verification-codes.js";
 
 /**

@@ -1,4 +1,4 @@
-import type { UserRecord } from "../../store/types.js";
+import type { UserRecord } from "../store.js";
 import type { DomainDeps } from "../deps.js";
 import type { ChangeSet } from "./change-set.js";
 import type { EmailInput, EmailVerification, PhoneInput, PhoneVerification } from "./inputs.js";

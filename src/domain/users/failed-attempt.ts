@@ -1,4 +1,4 @@
-import type { Store, StoreTx, UserRecord } from "../../store/types.js";
+import type { Store, StoreTx, UserRecord } from "../store.js";
 import type { DomainError } from "../errors.js";
 import { ChangeSet } from "./change-set.js";
 import { FailedCodeAttempt } from "./password-step.js";

@@ -1,7 +1,7 @@
 import type { DomainDeps } from "../deps.js";
 import type { Principal } from "../principal.js";
 import { Errors } from "../errors.js";
-import type { UserRecord } from "../../store/types.js";
+import type { UserRecord } from "../store.js";
 
 /** GetUserByID (contract.md §9.2): the user itself, or a holder of `user.read` on its org. */
 export async function getUserById(deps: DomainDeps, principal: Principal, userId: string): Promise<UserRecord> {

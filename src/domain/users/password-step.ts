@@ -1,4 +1,4 @@
-import type { CodeRecord, StoreTx, UserRecord } from "../../store/types.js";
+import type { CodeRecord, StoreTx, UserRecord } from "../store.js";
 import type { DomainDeps } from "../deps.js";
 import type { Principal } from "../principal.js";
 import { DomainError, Errors } from "../errors.js";

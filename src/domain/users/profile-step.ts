@@ -1,4 +1,4 @@
-import type { Gender, UserRecord } from "../../store/types.js";
+import type { Gender, UserRecord } from "../store.js";
 import type { ChangeSet } from "./change-set.js";
 import type { ProfileInput } from "./inputs.js";
 import { canonicalLanguage } from "./language.js";

@@ -1,7 +1,7 @@
 import type { DomainDeps } from "../deps.js";
 import type { Principal } from "../principal.js";
 import { Errors } from "../errors.js";
-import type { UserRecord } from "../../store/types.js";
+import type { UserRecord } from "../store.js";
 import { ChangeSet, detailsOf, type Details } from "./change-set.js";
 import { runWithAttemptRecording } from "./failed-attempt.js";
 import { checkIfMatch, parseIfMatch } from "./if-match.js";

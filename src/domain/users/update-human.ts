@@ -1,7 +1,7 @@
 import type { DomainDeps } from "../deps.js";
 import type { Principal } from "../principal.js";
 import { Errors } from "../errors.js";
-import { UsernameConflict, type StoreTx, type UserRecord } from "../../store/types.js";
+import { UsernameConflict, type StoreTx, type UserRecord } from "../store.js";
 import { ChangeSet, detailsOf, type Details } from "./change-set.js";
 import { applyEmail, applyPhone, type ReturnedCodes } from "./contact-steps.js";
 import { runWithAttemptRecording } from "./failed-attempt.js";

@@ -1,4 +1,4 @@
-import type { CodePurpose, CodeRecord, NewNotification, NotificationChannel, UserRecord } from "../../store/types.js";
+import type { CodePurpose, CodeRecord, NewNotification, NotificationChannel, UserRecord } from "../store.js";
 import type { DomainDeps } from "../deps.js";
 import { codeMatches, generateCode, hashCode } from "../codes/code.js";
 import { renderUrlTemplate } from "./url-template.js";

@@ -1,6 +1,8 @@
 /**
- * The store interface: what the domain may ask of persistence. Implemented with Kysely over pg
- * in src/store/kysely-store.ts. Every command runs inside one `transaction`.
+ * What the domain asks of persistence: the records it reads and writes and the operations on
+ * them, split per aggregate. The domain owns these types; `src/store/kysely-store.ts`
+ * (PostgreSQL) and `src/store/memory-store.ts` (in memory, for fast command tests) implement
+ * them. Every command runs inside one `transaction`.
  */
 
 export type UserState = "active" | "inactive" | "locked" | "initial" | "deleted";
@@ -131,8 +133,8 @@ export class OrgConflict extends Error {
   }
 }
 
-/** Operations available inside one transaction. */
-export interface StoreTx {
+/** Users: the current state of each user, its metadata, and username uniqueness. */
+export interface UserStore {
   /** Loads a user and locks its row until the transaction ends (SELECT … FOR UPDATE). */
   lockUser(id: string): Promise<UserRecord | undefined>;
   getUser(id: string): Promise<UserRecord | undefined>;
@@ -142,18 +144,32 @@ export interface StoreTx {
   insertUser(user: UserRecord): Promise<void>;
   /** Writes the whole current state of an existing user. Throws UsernameConflict. */
   updateUser(user: UserRecord): Promise<void>;
-  appendEvents(events: NewEvent[]): Promise<void>;
   /** Stores a metadata entry of the user under its key, replacing an earlier value. */
   setMetadata(userId: string, key: string, value: Buffer): Promise<void>;
   getMetadata(userId: string): Promise<{ key: string; value: Buffer }[]>;
+  /** Removes everything a deleted user leaves behind: metadata, codes, pending notifications, memberships, tokens. */
+  purgeUserData(userId: string): Promise<void>;
+}
 
+/** The append-only event log. */
+export interface EventStore {
+  appendEvents(events: NewEvent[]): Promise<void>;
+  /** The events of one stream, oldest first; by default a user's. */
+  listEvents(aggregateId: string, aggregateType?: AggregateType): Promise<EventRecord[]>;
+}
+
+/** Verification codes (stored hashed) and the notifications that deliver them. */
+export interface CodeStore {
   getCode(userId: string, purpose: CodePurpose): Promise<CodeRecord | undefined>;
   /** Creates or replaces the user's code of that purpose. */
   putCode(code: CodeRecord): Promise<void>;
   deleteCode(userId: string, purpose: CodePurpose): Promise<void>;
   setCodeFailedAttempts(userId: string, purpose: CodePurpose, failedAttempts: number): Promise<void>;
   insertNotification(n: NewNotification): Promise<void>;
+}
 
+/** Organizations and role memberships. */
+export interface OrgStore {
   getOrg(id: string): Promise<OrgRecord | undefined>;
   /** Throws OrgConflict when the id or the case-folded name is taken. */
   insertOrg(org: OrgRecord): Promise<void>;
@@ -161,18 +177,23 @@ export interface StoreTx {
   /** Adds roles to the user's membership on the scope (creating it). */
   addMembership(m: MembershipRecord): Promise<void>;
   deleteMemberships(userId: string): Promise<void>;
+}
 
+/** Personal access tokens (stored as hashes). */
+export interface TokenStore {
   findTokenByHash(hash: Buffer): Promise<TokenRecord | undefined>;
   insertToken(t: TokenRecord): Promise<void>;
+}
 
-  /** Small key/value table for instance-wide settings (e.g. "default_org_id"). */
+/** Small key/value table for instance-wide settings (e.g. "default_org_id"). */
+export interface SettingsStore {
   getSetting(key: string): Promise<string | undefined>;
   /** Inserts the value unless the key exists; returns the value stored afterwards. */
   putSettingIfAbsent(key: string, value: string): Promise<string>;
-
-  /** The events of one stream, oldest first; by default a user's. */
-  listEvents(aggregateId: string, aggregateType?: AggregateType): Promise<EventRecord[]>;
 }
+
+/** Operations available inside one transaction. */
+export interface StoreTx extends UserStore, EventStore, CodeStore, OrgStore, TokenStore, SettingsStore {}
 
 /** What may be read outside a transaction: each call is its own statement, nothing is locked. */
 export type StoreReader = Pick<
