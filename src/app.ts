@@ -26,14 +26,20 @@ export interface RunningRoster {
 const MAX_CONCURRENT_HASHES = 2;
 
 /** Opens the database, migrates, creates the instance on first start and serves all protocols. */
-export async function startRoster(config: Config, logger: Logger): Promise<RunningRoster> {
+export interface StartOptions {
+  /** The clock every part of Roster reads (default: the system's); tests move it to test expiry. */
+  now?: () => Date;
+}
+
+export async function startRoster(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningRoster> {
+  const now = options.now ?? (() => new Date());
   for (const t of Object.values(config.defaultUrlTemplates)) parseUrlTemplate(t);
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger });
   try {
     await migrateToLatest(database.db);
     const store = createStore(database.db);
     const keys = deriveKeys(await loadMasterKey({ envValue: config.masterKeyBase64, dataDir: config.dataDir }));
-    const instance = await ensureInstance({ store, config, logger });
+    const instance = await ensureInstance({ store, config, logger, now });
     logger.info({ defaultOrgId: instance.defaultOrgId, created: instance.created }, "instance ready");
 
     const deps: DomainDeps = {
@@ -44,9 +50,9 @@ export async function startRoster(config: Config, logger: Logger): Promise<Runni
       codes: config.codes,
       defaultUrlTemplates: config.defaultUrlTemplates,
       passwordPolicy: config.passwordPolicy,
-      now: () => new Date(),
+      now,
     };
-    const authenticator = createAuthenticator({ store, config, logger });
+    const authenticator = createAuthenticator({ store, config, logger, now });
     const server = await startServer({
       config,
       logger,

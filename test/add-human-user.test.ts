@@ -199,6 +199,22 @@ describe("AddHumanUser", () => {
       assert.equal(got.body.user.human.email.email, email);
     });
 
+    test("a username is trimmed of surrounding white space; blank → 400 V2-zzad3 with nothing written", async () => {
+      const name = `Trimmed-${uniq()}`;
+      const res = await add(newHuman({ username: `  ${name}\t` }), world.ian.token);
+      assertOk(res);
+      const got = await rest(roster, "GET", `/v2/users/${res.body.userId}`, { token: world.ian.token });
+      assert.equal(got.body.user.username, name);
+      // the trimmed name is what must be unique
+      assertError(await add(newHuman({ username: ` ${name.toLowerCase()} ` }), world.ian.token), 409, GRPC.ALREADY_EXISTS, "V3-DKcYh");
+      for (const username of ["   ", "\n\t", "\u00a0"]) {
+        const blank = newHuman({ username, userId: `blank-${uniq()}` });
+        assertError(await add(blank, world.ian.token), 400, GRPC.INVALID_ARGUMENT, "V2-zzad3");
+        const after = await rest(roster, "GET", `/v2/users/${blank.userId}`, { token: world.ian.token });
+        assert.equal(after.status, 404);
+      }
+    });
+
     test("a username taken in another organization, differing in case → ALREADY_EXISTS V3-DKcYh", async () => {
       const name = `Taken-${uniq()}`;
       assertOk(await add(newHuman({ username: name, organization: { orgId: world.globex } }), world.ian.token));

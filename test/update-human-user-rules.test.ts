@@ -329,7 +329,18 @@ describe("username (§8)", () => {
     await assertNothingWritten(w.ada.id, s);
   });
 
-  test("uniqueness folds Unicode case; names are stored exactly as sent", async () => {
+  test("a username of white space only → 400 COMMAND-2N9fs before the user is loaded, nothing written", async () => {
+    const w = await createWorld(roster);
+    const s = await snapshot(w.ada.id);
+    for (const username of ["   ", "\t\n", "\u3000\u00a0"]) {
+      expectError(await update(w.ada.id, w.olga.token, { username }), 400, 3, "COMMAND-2N9fs");
+    }
+    // validation precedes the lookup: an unknown user gets the same answer
+    expectError(await update("no-such-user", w.olga.token, { username: " " }), 400, 3, "COMMAND-2N9fs");
+    await assertNothingWritten(w.ada.id, s);
+  });
+
+  test("uniqueness folds Unicode case; names are stored as sent, trimmed of surrounding white space", async () => {
     const w = await createWorld(roster);
     const lower = `ädä-${w.tag}`;
     const bobSeq = (await snapshot(w.bob.id)).sequence;
@@ -339,7 +350,9 @@ describe("username (§8)", () => {
     await assertNothingWritten(w.ada.id, s);
     const spaced = ` Ada Lovelace ${w.tag} `;
     expectOk(await update(w.ada.id, w.olga.token, { username: spaced }), s.sequence + 1);
-    assert.equal((await readUser(w.ada.id)).user.username, spaced);
+    assert.equal((await readUser(w.ada.id)).user.username, `Ada Lovelace ${w.tag}`);
+    // the same name with other surrounding white space is no change at all
+    expectOk(await update(w.ada.id, w.olga.token, { username: `\t Ada Lovelace ${w.tag}\u00a0` }), s.sequence + 1);
     // Bob's old name is free again once he no longer holds it
     expectOk(await update(w.ada.id, w.olga.token, { username: w.bob.username }), s.sequence + 2);
   });

@@ -24,13 +24,16 @@ export interface AuthenticatorDeps {
   store: Store;
   config: Config;
   logger: AuthLogger;
+  /** The clock for token expiry (default: the system's). */
+  now?: () => Date;
 }
 
 const BEARER = "Bearer ";
 
 export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
   const { store, logger } = deps;
-  const jwt = createJwtVerifier(deps.config.jwt);
+  const now = deps.now ?? (() => new Date());
+  const jwt = createJwtVerifier(deps.config.jwt, now);
 
   /** Resolves a token to the id of the user it identifies. Never logs the token itself. */
   async function userIdOf(token: string): Promise<string> {
@@ -39,7 +42,7 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
     const record = await store.read.findTokenByHash(hashToken(token));
     if (!record) return rejectToken(logger, "unknown personal access token");
     if (record.revokedAt) return rejectToken(logger, "revoked personal access token", { tokenId: record.id });
-    if (record.expiresAt && record.expiresAt.getTime() <= Date.now()) {
+    if (record.expiresAt && record.expiresAt.getTime() <= now().getTime()) {
       return rejectToken(logger, "expired personal access token", { tokenId: record.id });
     }
     return record.userId;

@@ -20,6 +20,8 @@ export interface BootstrapDeps {
   store: Store;
   config: Pick<Config, "firstAdminPatFile">;
   logger: Pick<Logger, "info">;
+  /** The clock (default: the system's). */
+  now?: () => Date;
 }
 
 export interface InstanceInfo {
@@ -55,7 +57,7 @@ export async function ensureInstance(deps: BootstrapDeps): Promise<InstanceInfo>
     outcome = await store.withAdvisoryLock(BOOTSTRAP_LOCK_KEY, async (tx) => {
       const existing = await tx.getSetting(DEFAULT_ORG_SETTING);
       if (existing) throw new AlreadyBootstrapped(existing);
-      return createInstance(tx, new Date());
+      return createInstance(tx, (deps.now ?? systemNow)());
     });
   } catch (err) {
     if (err instanceof AlreadyBootstrapped) return { defaultOrgId: err.defaultOrgId, created: false };
@@ -164,11 +166,14 @@ export async function issuePersonalAccessToken(
   store: Store,
   userId: string,
   expiresAt: Date | null = null,
+  now: () => Date = systemNow,
 ): Promise<{ id: string; token: string }> {
   const { token, hash } = newPersonalAccessToken();
   const id = newId();
   await store.transaction((tx) =>
-    tx.insertToken({ id, userId, hash, expiresAt, revokedAt: null, createdAt: new Date() }),
+    tx.insertToken({ id, userId, hash, expiresAt, revokedAt: null, createdAt: now() }),
   );
   return { id, token };
 }
+
+const systemNow = (): Date => new Date();

@@ -37,7 +37,7 @@ const ALGORITHMS: JWSAlgorithm[] = [
  * configured at all. A partial configuration is a startup error rather than a silently
  * disabled (or silently permissive) verifier.
  */
-export function createJwtVerifier(config: JwtConfig): JwtVerifier | undefined {
+export function createJwtVerifier(config: JwtConfig, now: () => Date = () => new Date()): JwtVerifier | undefined {
   const { issuer, audience, jwksUrl, jwksFile } = config;
   if (!issuer && !audience && !jwksUrl && !jwksFile) return undefined;
   if (!issuer || !audience) {
@@ -57,6 +57,7 @@ export function createJwtVerifier(config: JwtConfig): JwtVerifier | undefined {
         clockTolerance,
         algorithms: ALGORITHMS,
         requiredClaims: ["exp", "sub"],
+        currentDate: now(),
       });
       if (typeof payload.sub !== "string" || payload.sub === "") throw new errors.JWTInvalid("JWT has no subject");
       return payload.sub;

@@ -61,6 +61,8 @@ export const Errors = {
   userNotFoundReset: def("NotFound", "COMMAND-SAF4f", "Errors.User.NotFound", "User could not be found"),
   emailUserNotFound: def("NotFound", "COMMAND-ieJ2e", "Errors.User.Email.NotFound", "Email not found"),
   phoneUserNotFound: def("NotFound", "COMMAND-ieJ2e", "Errors.User.Phone.NotFound", "Phone not found"),
+  usernameMissing: def("InvalidArgument", "COMMAND-2N9fs", "Errors.IDMissing", "ID missing"),
+  usernameEmpty: def("InvalidArgument", "V2-zzad3", "Errors.Invalid.Argument", "Invalid argument"),
   usernameTaken: def("AlreadyExists", "V3-DKcYh", "Errors.User.AlreadyExists", "User already exists"),
   userIdTaken: def("FailedPrecondition", "COMMAND-7yiox1isql", "Errors.User.AlreadyExisting", "User already exists"),
   userNotInitialisedPassword: def("FailedPrecondition", "COMMAND-M9dse", "Errors.User.NotInitialised", "User is not yet initialized"),

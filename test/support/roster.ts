@@ -44,7 +44,12 @@ async function signer(privateKey: CryptoKey, kid: string) {
       .sign(privateKey);
 }
 
-export async function startTestRoster(extraEnv: Record<string, string> = {}): Promise<TestRoster> {
+export interface TestRosterOptions {
+  /** The clock Roster reads (see test/support/clock.ts); default: the system's. */
+  now?: () => Date;
+}
+
+export async function startTestRoster(extraEnv: Record<string, string> = {}, options: TestRosterOptions = {}): Promise<TestRoster> {
   const database: TestDatabase = await createTestDatabase();
   const dataDir = await mkdtemp(path.join(tmpdir(), "roster-test-"));
   const { publicKey, privateKey } = await generateKeyPair("ES256", { extractable: true });
@@ -69,7 +74,7 @@ export async function startTestRoster(extraEnv: Record<string, string> = {}): Pr
   const config = loadConfig(env);
   let roster: RunningRoster;
   try {
-    roster = await startRoster(config, pino({ level: "silent" }));
+    roster = await startRoster(config, pino({ level: "silent" }), { now: options.now });
   } catch (e) {
     await database.drop();
     throw e;

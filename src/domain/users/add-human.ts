@@ -13,7 +13,7 @@ import { normalizePhone } from "./phone.js";
 import { parseUrlTemplate } from "./url-template.js";
 import { canonicalLanguage } from "./language.js";
 import { normalizeGender } from "./profile-step.js";
-import { assertUsernameFree } from "./update-human.js";
+import { assertUsernameFree, trimUsername } from "./username.js";
 
 export interface AddHumanUserInput {
   userId?: string;
@@ -43,6 +43,8 @@ export interface PreparedHuman {
   input: AddHumanUserInput;
   givenName: string;
   familyName: string;
+  /** The requested username trimmed, or the email address. */
+  username: string;
   phone: string;
   passwordHash: string | null;
   /** The complexity policy's verdict on a plain password, reported after the id and username checks. */
@@ -62,6 +64,12 @@ export async function prepareHuman(deps: DomainDeps, input: AddHumanUserInput): 
   const familyName = input.profile.familyName.trim();
   if (givenName === "") throw Errors.givenNameEmpty();
   if (familyName === "") throw Errors.familyNameEmpty();
+  let username = input.email.email;
+  if (input.username !== undefined) {
+    const trimmed = trimUsername(input.username);
+    if (trimmed === undefined) throw Errors.usernameEmpty();
+    username = trimmed;
+  }
   if (input.totpSecret !== undefined) throw Errors.unimplemented();
   let passwordHash: string | null = null;
   let policyViolation: DomainError | undefined;
@@ -71,7 +79,7 @@ export async function prepareHuman(deps: DomainDeps, input: AddHumanUserInput): 
   } else if (pw?.kind === "hashed") {
     passwordHash = pw.hash;
   }
-  return { input, givenName, familyName, phone, passwordHash, policyViolation };
+  return { input, givenName, familyName, username, phone, passwordHash, policyViolation };
 }
 
 function policyViolationOf(deps: DomainDeps, password: string): DomainError | undefined {
@@ -118,7 +126,7 @@ export async function insertHuman(
   const id = input.userId ?? newId();
   const previous = await tx.lockUser(id);
   if (previous && previous.state !== "deleted") throw Errors.userIdTaken();
-  const username = input.username ?? input.email.email;
+  const username = prepared.username;
   await assertUsernameFree(tx, username);
   // steps 8 and 9 of contract.md §9.1: reported only after the id and the username
   if (prepared.policyViolation) throw prepared.policyViolation;

@@ -11,6 +11,7 @@ export class ChangeSet {
   readonly events: NewEvent[] = [];
   private readonly codeWrites = new Map<CodePurpose, CodeRecord | null>();
   private readonly notifications: NewNotification[] = [];
+  private purge = false;
 
   constructor(
     private readonly user: Pick<UserRecord, "id" | "orgId" | "sequence">,
@@ -52,6 +53,13 @@ export class ChangeSet {
     this.add(eventType, issued.eventPayload);
   }
 
+  /** Removes the user's metadata, codes, pending notifications, memberships and tokens (DeleteUser). */
+  purgeUserData(): void {
+    this.purge = true;
+    this.codeWrites.clear();
+    this.notifications.length = 0;
+  }
+
   get isEmpty(): boolean {
     return this.events.length === 0;
   }
@@ -67,6 +75,7 @@ export class ChangeSet {
     if (mode === "insert") await tx.insertUser(user);
     else await tx.updateUser(user);
     await tx.appendEvents(this.events);
+    if (this.purge) await tx.purgeUserData(user.id);
     for (const [purpose, code] of this.codeWrites) {
       if (code) await tx.putCode(code);
       else await tx.deleteCode(user.id, purpose);

@@ -1,11 +1,11 @@
 import type { DomainDeps } from "../deps.js";
 import type { Principal } from "../principal.js";
 import { Errors } from "../errors.js";
-import { ChangeSet, detailsOf, type Details } from "./change-set.js";
-import { checkIfMatch, parseIfMatch } from "./if-match.js";
+import type { Details } from "./change-set.js";
+import { canWrite, requireInitialised, requireLiveHuman, requireSelfOrWrite } from "./guards.js";
 import { parseUrlTemplate } from "./url-template.js";
 import { issueCode, type CodeDeliveryRequest } from "./verification-codes.js";
-import { commitUserChange } from "./update-human.js";
+import { runUserCommand } from "./run-user-command.js";
 
 export type PasswordResetMedium =
   | { kind: "link"; channel: "email" | "sms"; urlTemplate?: string }
@@ -26,27 +26,26 @@ export async function passwordReset(
 ): Promise<{ details: Details; verificationCode?: string }> {
   const m = input.medium;
   if (m.kind === "link" && m.urlTemplate !== undefined) parseUrlTemplate(m.urlTemplate);
-  const precondition = parseIfMatch(input.ifMatch);
-  const now = deps.now();
-  return deps.store.transaction(async (tx) => {
-    const user = await tx.lockUser(input.userId);
-    if (!user || user.state === "deleted" || user.type !== "human") throw Errors.userNotFoundReset();
-    if (user.state === "initial") throw Errors.userNotInitialisedReset();
-    const canWrite = deps.permissions.holds(principal, "user.write", user.orgId);
-    if (principal.userId !== user.id && !canWrite) throw Errors.permissionDenied();
-    if (m.kind === "return" && !canWrite) throw Errors.permissionDenied();
-    checkIfMatch(precondition, user.sequence);
-
-    const delivery: CodeDeliveryRequest =
-      m.kind === "return"
-        ? { kind: "return" }
-        : m.kind === "link"
-          ? { kind: "send", channel: m.channel, urlTemplate: m.channel === "email" ? m.urlTemplate : undefined }
-          : { kind: "send", channel: "email" };
-    const issued = issueCode(deps, user, "password_reset", delivery, now);
-    const changes = new ChangeSet(user, principal.userId, now);
-    changes.addIssuedCode(issued, "user.human.password.code.added");
-    const saved = await commitUserChange(tx, changes, { ...user });
-    return { details: detailsOf(saved), ...(m.kind === "return" ? { verificationCode: issued.plain } : {}) };
+  return runUserCommand(deps, principal, {
+    userId: input.userId,
+    ifMatch: input.ifMatch,
+    guard(stored) {
+      const user = requireLiveHuman(stored, Errors.userNotFoundReset);
+      requireInitialised(user, Errors.userNotInitialisedReset);
+      requireSelfOrWrite(deps, principal, user);
+      if (m.kind === "return" && !canWrite(deps, principal, user)) throw Errors.permissionDenied();
+      return user;
+    },
+    plan({ user, changes, now }) {
+      const delivery: CodeDeliveryRequest =
+        m.kind === "return"
+          ? { kind: "return" }
+          : m.kind === "link"
+            ? { kind: "send", channel: m.channel, urlTemplate: m.channel === "email" ? m.urlTemplate : undefined }
+            : { kind: "send", channel: "email" };
+      const issued = issueCode(deps, user, "password_reset", delivery, now);
+      changes.addIssuedCode(issued, "user.human.password.code.added");
+      return m.kind === "return" ? { verificationCode: issued.plain } : {};
+    },
   });
 }

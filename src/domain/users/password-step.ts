@@ -1,7 +1,8 @@
-import type { CodeRecord, StoreTx, UserRecord } from "../store.js";
+import type { StoreTx, UserRecord } from "../store.js";
+import { FailedCodeAttempt } from "./failed-attempt.js";
 import type { DomainDeps } from "../deps.js";
 import type { Principal } from "../principal.js";
-import { DomainError, Errors } from "../errors.js";
+import { Errors } from "../errors.js";
 import type { NewPassword, PasswordInput } from "./inputs.js";
 import { checkPasswordLength, checkPasswordPolicy } from "./password-policy.js";
 import { assertSupportedHash } from "./password-hash.js";
@@ -52,18 +53,6 @@ function policyPasses(deps: DomainDeps, password: string): boolean {
     return true;
   } catch {
     return false;
-  }
-}
-
-/** A wrong guess at a usable reset code: recorded and committed although the request fails. */
-export class FailedCodeAttempt extends Error {
-  constructor(
-    readonly error: DomainError,
-    readonly code: CodeRecord,
-    readonly failedAttempts: number,
-    readonly eventType: string,
-  ) {
-    super(error.message);
   }
 }
 

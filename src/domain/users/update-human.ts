@@ -1,17 +1,19 @@
 import type { DomainDeps } from "../deps.js";
 import type { Principal } from "../principal.js";
 import { Errors } from "../errors.js";
-import { UsernameConflict, type StoreTx, type UserRecord } from "../store.js";
-import { ChangeSet, detailsOf, type Details } from "./change-set.js";
+import type { UserRecord } from "../store.js";
+import type { Details } from "./change-set.js";
 import { applyEmail, applyPhone, type ReturnedCodes } from "./contact-steps.js";
-import { runWithAttemptRecording } from "./failed-attempt.js";
-import { checkIfMatch, parseIfMatch, type IfMatch } from "./if-match.js";
+import { canWrite, requireLiveHuman } from "./guards.js";
 import type { EmailInput, NewPassword, PasswordInput, PhoneInput, ProfileInput } from "./inputs.js";
 import { applyPasswordStep, preparePassword, validatePasswordInput, type PasswordPrework } from "./password-step.js";
 import { applyProfile } from "./profile-step.js";
 import { checkPlainAddress } from "./email.js";
 import { normalizePhone } from "./phone.js";
 import { parseUrlTemplate } from "./url-template.js";
+import { runUserCommand } from "./run-user-command.js";
+import { assertUsernameFree, trimUsername } from "./username.js";
+import { parseIfMatch } from "./if-match.js";
 
 export interface UpdateHumanUserInput {
   userId: string;
@@ -30,13 +32,17 @@ export interface UpdateHumanUserResult extends ReturnedCodes {
 
 interface ValidInput extends UpdateHumanUserInput {
   password?: PasswordInput & { newPassword: NewPassword };
-  precondition?: IfMatch;
 }
 
 /** Step 2 of update-human-user.md §1 after the field rules: checks that need no stored data. */
 function validate(input: UpdateHumanUserInput): ValidInput {
-  const precondition = parseIfMatch(input.ifMatch);
-  const out: ValidInput = { ...input, password: undefined, precondition };
+  parseIfMatch(input.ifMatch);
+  const out: ValidInput = { ...input, password: undefined };
+  if (input.username !== undefined) {
+    const username = trimUsername(input.username);
+    if (username === undefined) throw Errors.usernameMissing();
+    out.username = username;
+  }
   if (input.email) {
     const v = input.email.verification;
     if (v.kind === "send" && v.urlTemplate !== undefined) parseUrlTemplate(v.urlTemplate);
@@ -57,16 +63,16 @@ function hasBlock(i: UpdateHumanUserInput): boolean {
   return i.username !== undefined || !!i.profile || !!i.email || !!i.phone || !!i.password;
 }
 
-/** Step 4: who may do what (decisions 2, 3 and 8). */
-function checkPermission(deps: DomainDeps, principal: Principal, user: UserRecord | undefined, input: ValidInput): asserts user is UserRecord {
-  if (!user || user.state === "deleted" || user.type !== "human") throw Errors.userNotFound();
+/** Steps 3 and 4: the user, then who may do what (decisions 2, 3 and 8). */
+function guard(deps: DomainDeps, principal: Principal, input: ValidInput, stored: UserRecord | undefined): UserRecord {
+  const user = requireLiveHuman(stored);
   const self = principal.userId === user.id;
   if (!hasBlock(input)) {
     if (!self && !deps.permissions.holds(principal, "user.read", user.orgId)) throw Errors.userNotFound();
-    return;
+    return user;
   }
-  const canWrite = deps.permissions.holds(principal, "user.write", user.orgId);
-  if (!self && !canWrite) {
+  const write = canWrite(deps, principal, user);
+  if (!self && !write) {
     // decision 9: a stranger learns nothing about a code, not even that it could be tried
     if (input.password?.verification.kind === "code") throw Errors.userNotFound();
     throw Errors.permissionDenied();
@@ -75,7 +81,8 @@ function checkPermission(deps: DomainDeps, principal: Principal, user: UserRecor
     (input.email?.verification.kind === "verified" && input.email.verification.value) ||
     input.phone?.verification.kind === "verified";
   const wantsCode = input.email?.verification.kind === "return" || input.phone?.verification.kind === "return";
-  if ((claimsVerified || wantsCode) && !canWrite) throw Errors.permissionDenied();
+  if ((claimsVerified || wantsCode) && !write) throw Errors.permissionDenied();
+  return user;
 }
 
 /**
@@ -84,54 +91,25 @@ function checkPermission(deps: DomainDeps, principal: Principal, user: UserRecor
  */
 export async function updateHumanUser(deps: DomainDeps, principal: Principal, raw: UpdateHumanUserInput): Promise<UpdateHumanUserResult> {
   const input = validate(raw);
-
-  // bcrypt work before the row lock, for callers that may change this user at all
-  let prework: PasswordPrework = {};
-  if (input.password) {
-    const snapshot = await deps.store.read.getUser(input.userId);
-    try {
-      checkPermission(deps, principal, snapshot, input);
-      prework = await preparePassword(deps, principal, snapshot, input.password);
-    } catch {
-      // the transaction below reports the same error in its proper order
-    }
-  }
-
-  const now = deps.now();
-  return runWithAttemptRecording(deps.store, principal.userId, now, async (tx, lockUser) => {
-    const user = await lockUser(input.userId);
-    checkPermission(deps, principal, user, input);
-    checkIfMatch(input.precondition, user.sequence);
-
-    const draft: UserRecord = { ...user };
-    const changes = new ChangeSet(user, principal.userId, now);
-    const codes: ReturnedCodes = {};
-    if (input.username !== undefined && input.username !== user.username) {
-      await assertUsernameFree(tx, input.username, user.id);
-      changes.add("user.username.changed", { old: user.username, new: input.username });
-      draft.username = input.username;
-    }
-    if (input.profile) applyProfile(draft, input.profile, changes);
-    if (input.email) applyEmail(deps, draft, input.email, changes, codes);
-    if (input.phone) applyPhone(deps, draft, input.phone, changes, codes);
-    if (input.password) await applyPasswordStep(deps, tx, principal, draft, input.password, prework, changes);
-
-    if (changes.isEmpty) return { details: detailsOf(user) };
-    const saved = await commitUserChange(tx, changes, draft);
-    return { details: detailsOf(saved), ...codes };
+  const password = input.password;
+  return runUserCommand<PasswordPrework, ReturnedCodes>(deps, principal, {
+    userId: input.userId,
+    ifMatch: input.ifMatch,
+    guard: (user) => guard(deps, principal, input, user),
+    // bcrypt work before the row lock, for callers that may change this user at all
+    prepare: password && ((snapshot) => preparePassword(deps, principal, snapshot, password)),
+    async plan({ tx, draft, changes, prework }) {
+      const codes: ReturnedCodes = {};
+      if (input.username !== undefined && input.username !== draft.username) {
+        await assertUsernameFree(tx, input.username, draft.id);
+        changes.add("user.username.changed", { old: draft.username, new: input.username });
+        draft.username = input.username;
+      }
+      if (input.profile) applyProfile(draft, input.profile, changes);
+      if (input.email) applyEmail(deps, draft, input.email, changes, codes);
+      if (input.phone) applyPhone(deps, draft, input.phone, changes, codes);
+      if (password) await applyPasswordStep(deps, tx, principal, draft, password, prework ?? {}, changes);
+      return codes;
+    },
   });
-}
-
-export async function assertUsernameFree(tx: StoreTx, username: string, exceptUserId?: string): Promise<void> {
-  if (await tx.usernameTaken(username, exceptUserId)) throw Errors.usernameTaken();
-}
-
-/** Commits a planned change of an existing user; a username taken concurrently → V3-DKcYh. */
-export async function commitUserChange(tx: StoreTx, changes: ChangeSet, draft: UserRecord): Promise<UserRecord> {
-  try {
-    return await changes.commit(tx, draft, "update");
-  } catch (e) {
-    if (e instanceof UsernameConflict) throw Errors.usernameTaken();
-    throw e;
-  }
 }
