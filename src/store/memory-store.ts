@@ -1,0 +1,255 @@
+/**
+ * The Store (src/domain/store.ts) in memory: the same interfaces as the PostgreSQL store, for fast
+ * command tests. Transactions run one at a time on a private copy of the data that replaces the
+ * committed data when they succeed, so a failing command leaves nothing behind and readers never
+ * see uncommitted writes. The shared contract suite (test/store-contract.ts) holds both stores
+ * to the same behaviour.
+ */
+import {
+  OrgConflict,
+  UserIdConflict,
+  UsernameConflict,
+  type CodeRecord,
+  type EventRecord,
+  type MembershipRecord,
+  type NewNotification,
+  type OrgRecord,
+  type Store,
+  type StoreTx,
+  type TokenRecord,
+  type UserRecord,
+} from "../domain/store.js";
+
+/** A notification as the in-memory store keeps it (the PostgreSQL table has the same columns). */
+export interface MemoryNotification extends NewNotification {
+  id: number;
+  status: "pending" | "sent" | "failed";
+}
+
+interface Data {
+  users: Map<string, UserRecord>;
+  events: EventRecord[];
+  metadata: Map<string, Map<string, Buffer>>;
+  codes: Map<string, CodeRecord>;
+  notifications: MemoryNotification[];
+  orgs: Map<string, OrgRecord>;
+  memberships: Map<string, MembershipRecord>;
+  tokens: Map<string, TokenRecord>;
+  settings: Map<string, string>;
+  nextPosition: number;
+  nextNotificationId: number;
+}
+
+export interface MemoryStore extends Store {
+  /** Committed notifications, oldest first (tests assert on the outbox). */
+  notifications(): MemoryNotification[];
+}
+
+const fold = (s: string): string => s.toLowerCase();
+const codeKey = (userId: string, purpose: string): string => `${userId}\u0000${purpose}`;
+const membershipKey = (userId: string, scope: string): string => `${userId}\u0000${scope}`;
+
+const copyUser = (u: UserRecord): UserRecord => ({ ...u });
+const copyCode = (c: CodeRecord): CodeRecord => ({ ...c, hash: Buffer.from(c.hash) });
+const copyEvent = (e: EventRecord): EventRecord => ({ ...e, payload: structuredClone(e.payload) });
+const copyToken = (t: TokenRecord): TokenRecord => ({ ...t, hash: Buffer.from(t.hash) });
+const copyMembership = (m: MembershipRecord): MembershipRecord => ({ ...m, roles: [...m.roles] });
+
+function emptyData(): Data {
+  return {
+    users: new Map(),
+    events: [],
+    metadata: new Map(),
+    codes: new Map(),
+    notifications: [],
+    orgs: new Map(),
+    memberships: new Map(),
+    tokens: new Map(),
+    settings: new Map(),
+    nextPosition: 1,
+    nextNotificationId: 1,
+  };
+}
+
+function cloneData(d: Data): Data {
+  return {
+    users: new Map([...d.users].map(([k, v]) => [k, copyUser(v)])),
+    events: d.events.map(copyEvent),
+    metadata: new Map([...d.metadata].map(([k, v]) => [k, new Map([...v].map(([mk, mv]) => [mk, Buffer.from(mv)]))])),
+    codes: new Map([...d.codes].map(([k, v]) => [k, copyCode(v)])),
+    notifications: d.notifications.map((n) => ({ ...n, encryptedPayload: Buffer.from(n.encryptedPayload) })),
+    orgs: new Map([...d.orgs].map(([k, v]) => [k, { ...v }])),
+    memberships: new Map([...d.memberships].map(([k, v]) => [k, copyMembership(v)])),
+    tokens: new Map([...d.tokens].map(([k, v]) => [k, copyToken(v)])),
+    settings: new Map(d.settings),
+    nextPosition: d.nextPosition,
+    nextNotificationId: d.nextNotificationId,
+  };
+}
+
+/** The operations of StoreTx over one Data; `get` gives the data they act on at call time. */
+function operations(get: () => Data): StoreTx {
+  const usernameHeld = (d: Data, username: string, exceptUserId?: string): boolean => {
+    const folded = fold(username);
+    for (const u of d.users.values()) {
+      if (u.state !== "deleted" && u.id !== exceptUserId && fold(u.username) === folded) return true;
+    }
+    return false;
+  };
+
+  return {
+    async lockUser(id) {
+      const u = get().users.get(id);
+      return u && copyUser(u);
+    },
+    async getUser(id) {
+      const u = get().users.get(id);
+      return u && copyUser(u);
+    },
+    async usernameTaken(username, exceptUserId) {
+      return usernameHeld(get(), username, exceptUserId);
+    },
+    async insertUser(user) {
+      const d = get();
+      const previous = d.users.get(user.id);
+      if (previous && previous.state !== "deleted") throw new UserIdConflict();
+      if (user.state !== "deleted" && usernameHeld(d, user.username, user.id)) throw new UsernameConflict();
+      d.users.set(user.id, copyUser(user));
+    },
+    async updateUser(user) {
+      const d = get();
+      if (!d.users.has(user.id)) throw new Error(`user ${user.id} does not exist`);
+      if (user.state !== "deleted" && usernameHeld(d, user.username, user.id)) throw new UsernameConflict();
+      d.users.set(user.id, copyUser(user));
+    },
+    async setMetadata(userId, key, value) {
+      const d = get();
+      let entries = d.metadata.get(userId);
+      if (!entries) d.metadata.set(userId, (entries = new Map()));
+      entries.set(key, Buffer.from(value));
+    },
+    async getMetadata(userId) {
+      const entries = get().metadata.get(userId) ?? new Map<string, Buffer>();
+      return [...entries]
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([key, value]) => ({ key, value: Buffer.from(value) }));
+    },
+    async purgeUserData(userId) {
+      const d = get();
+      d.metadata.delete(userId);
+      for (const [k, c] of d.codes) if (c.userId === userId) d.codes.delete(k);
+      d.notifications = d.notifications.filter((n) => n.userId !== userId || n.status !== "pending");
+      for (const [k, m] of d.memberships) if (m.userId === userId) d.memberships.delete(k);
+      for (const [k, t] of d.tokens) if (t.userId === userId) d.tokens.delete(k);
+    },
+
+    async appendEvents(list) {
+      const d = get();
+      const taken = new Set(d.events.map((e) => `${e.aggregateType}\u0000${e.aggregateId}\u0000${e.sequence}`));
+      for (const e of list) {
+        const key = `${e.aggregateType}\u0000${e.aggregateId}\u0000${e.sequence}`;
+        if (taken.has(key)) throw new Error(`duplicate event sequence ${e.sequence} of ${e.aggregateType} ${e.aggregateId}`);
+        taken.add(key);
+      }
+      for (const e of list) d.events.push(copyEvent({ ...e, position: String(d.nextPosition++) }));
+    },
+    async listEvents(aggregateId, aggregateType = "user") {
+      return get()
+        .events.filter((e) => e.aggregateType === aggregateType && e.aggregateId === aggregateId)
+        .sort((a, b) => a.sequence - b.sequence)
+        .map(copyEvent);
+    },
+
+    async getCode(userId, purpose) {
+      const c = get().codes.get(codeKey(userId, purpose));
+      return c && copyCode(c);
+    },
+    async putCode(code) {
+      get().codes.set(codeKey(code.userId, code.purpose), copyCode(code));
+    },
+    async deleteCode(userId, purpose) {
+      get().codes.delete(codeKey(userId, purpose));
+    },
+    async setCodeFailedAttempts(userId, purpose, failedAttempts) {
+      const c = get().codes.get(codeKey(userId, purpose));
+      if (c) c.failedAttempts = failedAttempts;
+    },
+    async insertNotification(n) {
+      const d = get();
+      d.notifications.push({ ...n, encryptedPayload: Buffer.from(n.encryptedPayload), id: d.nextNotificationId++, status: "pending" });
+    },
+
+    async getOrg(id) {
+      const o = get().orgs.get(id);
+      return o && { ...o };
+    },
+    async insertOrg(org) {
+      const d = get();
+      if (d.orgs.has(org.id)) throw new OrgConflict();
+      for (const o of d.orgs.values()) if (fold(o.name) === fold(org.name)) throw new OrgConflict();
+      d.orgs.set(org.id, { ...org });
+    },
+    async getMemberships(userId) {
+      return [...get().memberships.values()]
+        .filter((m) => m.userId === userId)
+        .sort((a, b) => (a.scope < b.scope ? -1 : a.scope > b.scope ? 1 : 0))
+        .map(copyMembership);
+    },
+    async addMembership(m) {
+      const d = get();
+      const key = membershipKey(m.userId, m.scope);
+      const existing = d.memberships.get(key);
+      const roles = existing ? [...existing.roles, ...m.roles.filter((r) => !existing.roles.includes(r))] : [...new Set(m.roles)];
+      d.memberships.set(key, { userId: m.userId, scope: m.scope, roles: [...new Set(roles)] });
+    },
+    async deleteMemberships(userId) {
+      const d = get();
+      for (const [k, m] of d.memberships) if (m.userId === userId) d.memberships.delete(k);
+    },
+
+    async findTokenByHash(hash) {
+      for (const t of get().tokens.values()) if (t.hash.equals(hash)) return copyToken(t);
+      return undefined;
+    },
+    async insertToken(t) {
+      const d = get();
+      if (d.tokens.has(t.id)) throw new Error(`token ${t.id} exists`);
+      for (const other of d.tokens.values()) if (other.hash.equals(t.hash)) throw new Error("token hash exists");
+      d.tokens.set(t.id, copyToken(t));
+    },
+
+    async getSetting(key) {
+      return get().settings.get(key);
+    },
+    async putSettingIfAbsent(key, value) {
+      const d = get();
+      if (!d.settings.has(key)) d.settings.set(key, value);
+      return d.settings.get(key)!;
+    },
+  };
+}
+
+export function createMemoryStore(): MemoryStore {
+  let committed = emptyData();
+  let queue: Promise<unknown> = Promise.resolve();
+
+  /** One transaction at a time, on a copy that becomes the committed data on success. */
+  const transaction = <T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> => {
+    const run = queue.then(async () => {
+      const working = cloneData(committed);
+      const result = await fn(operations(() => working));
+      committed = working;
+      return result;
+    });
+    queue = run.catch(() => undefined);
+    return run;
+  };
+
+  return {
+    transaction,
+    read: operations(() => committed),
+    withAdvisoryLock: (_key, fn) => transaction(fn),
+    notifications: () => committed.notifications.map((n) => ({ ...n, encryptedPayload: Buffer.from(n.encryptedPayload) })),
+    close: async () => undefined,
+  };
+}
