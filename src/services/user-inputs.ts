@@ -44,6 +44,7 @@ export function emailVerification<V extends SetHumanEmail["verification"]>(v: V)
   ) as EmailVerificationOf<V>;
 }
 
+/** A oneof without `is_verified` maps to a verification that cannot be `verified`. */
 type EmailVerificationOf<V> = V extends { case: "isVerified" } ? EmailVerification : Exclude<EmailVerification, { kind: "verified" }>;
 
 /** SetHumanEmail, or the same fields of SetEmailRequest. */
@@ -58,6 +59,7 @@ export function phoneVerification<V extends SetHumanPhone["verification"]>(v: V)
   ) as PhoneVerificationOf<V>;
 }
 
+/** A oneof without `is_verified` maps to a verification that cannot be `verified`. */
 type PhoneVerificationOf<V> = V extends { case: "isVerified" } ? PhoneVerification : Exclude<PhoneVerification, { kind: "verified" }>;
 
 /** SetHumanPhone, or the same fields of SetPhoneRequest. */
