@@ -2,9 +2,14 @@ import { create, type DescMethod, type Message } from "@bufbuild/protobuf";
 import type { ContextValues, ServiceImpl } from "@connectrpc/connect";
 import {
   AddHumanUserResponseSchema,
+  DeactivateUserResponseSchema,
+  DeleteUserResponseSchema,
   GetUserByIDResponseSchema,
+  LockUserResponseSchema,
   PasswordResetResponseSchema,
+  ReactivateUserResponseSchema,
   SetPasswordResponseSchema,
+  UnlockUserResponseSchema,
   UpdateHumanUserResponseSchema,
   UserService,
   type AddHumanUserRequest,
@@ -12,10 +17,12 @@ import {
 import { NotificationType } from "../gen/zitadel/user/v2/password_pb.js";
 import type { DomainDeps } from "../domain/deps.js";
 import { addHumanUser, resolveNewUserOrg } from "../domain/users/add-human.js";
+import { deleteUser } from "../domain/users/delete-user.js";
 import { getUserById } from "../domain/users/get-user.js";
 import { passwordReset, type PasswordResetMedium } from "../domain/users/password-reset.js";
 import { setPassword } from "../domain/users/set-password.js";
 import { updateHumanUser } from "../domain/users/update-human.js";
+import { deactivateUser, lockUser, reactivateUser, unlockUser } from "../domain/users/user-state.js";
 import { detailsToProto, ifMatchOf, setEtag, userToProto } from "./mapping.js";
 import { principalOf } from "./request-context.js";
 import { addHumanInput, newUserOrgInput, emailInput, newPasswordInput, passwordInput, passwordVerification, phoneInput, profileInput } from "./user-inputs.js";
@@ -105,6 +112,37 @@ export function createUserService(deps: DomainDeps): Partial<ServiceImpl<typeof 
       });
       setEtag(ctx, result.details);
       return create(SetPasswordResponseSchema, { details: detailsToProto(result.details) });
+    },
+
+    // lifecycle (contract.md §9.7, §9.8)
+    async deactivateUser(req, ctx) {
+      const result = await deactivateUser(deps, principalOf(ctx), { userId: req.userId, ifMatch: ifMatchOf(ctx) });
+      setEtag(ctx, result.details);
+      return create(DeactivateUserResponseSchema, { details: detailsToProto(result.details) });
+    },
+
+    async deleteUser(req, ctx) {
+      const result = await deleteUser(deps, principalOf(ctx), { userId: req.userId, ifMatch: ifMatchOf(ctx) });
+      setEtag(ctx, result.details);
+      return create(DeleteUserResponseSchema, { details: detailsToProto(result.details) });
+    },
+
+    async lockUser(req, ctx) {
+      const result = await lockUser(deps, principalOf(ctx), { userId: req.userId, ifMatch: ifMatchOf(ctx) });
+      setEtag(ctx, result.details);
+      return create(LockUserResponseSchema, { details: detailsToProto(result.details) });
+    },
+
+    async reactivateUser(req, ctx) {
+      const result = await reactivateUser(deps, principalOf(ctx), { userId: req.userId, ifMatch: ifMatchOf(ctx) });
+      setEtag(ctx, result.details);
+      return create(ReactivateUserResponseSchema, { details: detailsToProto(result.details) });
+    },
+
+    async unlockUser(req, ctx) {
+      const result = await unlockUser(deps, principalOf(ctx), { userId: req.userId, ifMatch: ifMatchOf(ctx) });
+      setEtag(ctx, result.details);
+      return create(UnlockUserResponseSchema, { details: detailsToProto(result.details) });
     },
   };
 }

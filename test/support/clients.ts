@@ -299,6 +299,10 @@ const REST_ROUTES: Record<string, RestRoute> = {
   AddHumanUser: { method: "POST", path: () => "/v2/users/human", body: true },
   PasswordReset: { method: "POST", path: (r) => `/v2/users/${encodeURIComponent(String(r.userId))}/password_reset`, body: true },
   SetPassword: { method: "POST", path: (r) => `/v2/users/${encodeURIComponent(String(r.userId))}/password`, body: true },
+  DeactivateUser: { method: "POST", path: (r) => `/v2/users/${encodeURIComponent(String(r.userId))}/deactivate`, body: true },
+  ReactivateUser: { method: "POST", path: (r) => `/v2/users/${encodeURIComponent(String(r.userId))}/reactivate`, body: true },
+  LockUser: { method: "POST", path: (r) => `/v2/users/${encodeURIComponent(String(r.userId))}/lock`, body: true },
+  UnlockUser: { method: "POST", path: (r) => `/v2/users/${encodeURIComponent(String(r.userId))}/unlock`, body: true },
 };
 
 /** REST through fetch; the body is the request as protobuf JSON, produced by ZITADEL's schema. */
