@@ -2,6 +2,8 @@
  * The store interface: what the domain may ask of persistence. Implemented with Kysely over pg
  * in src/store/kysely-store.ts. Every command runs inside one `transaction`.
  */
+import type { UserListQuery, UserPage } from "../domain/users/user-filter.js";
+import type { OrgListQuery, OrgPage } from "../domain/orgs/org-filter.js";
 
 export type UserState = "active" | "inactive" | "locked" | "initial" | "deleted";
 export type UserType = "human" | "machine";
@@ -172,12 +174,34 @@ export interface StoreTx {
 
   /** The events of one stream, oldest first; by default a user's. */
   listEvents(aggregateId: string, aggregateType?: AggregateType): Promise<EventRecord[]>;
+  /** Position of the newest event in the whole log (bigint as string; "0" when empty). */
+  latestEventPosition(): Promise<string>;
+
+  /**
+   * ListUsers: the live users visible under `query.visibility` that match every filter, in the
+   * query's order, one page, and how many there are in all. Must equal `selectUsers` of
+   * src/domain/users/user-filter.ts over the stored users. Page and total come from one snapshot.
+   */
+  listUsers(query: UserListQuery): Promise<UserPage>;
+  /** ListOrganizations, likewise; must equal `selectOrgs` of src/domain/orgs/org-filter.ts. */
+  listOrgs(query: OrgListQuery): Promise<OrgPage>;
 }
 
 /** What may be read outside a transaction: each call is its own statement, nothing is locked. */
 export type StoreReader = Pick<
   StoreTx,
-  "getUser" | "usernameTaken" | "getMetadata" | "getCode" | "getOrg" | "getMemberships" | "findTokenByHash" | "getSetting" | "listEvents"
+  | "getUser"
+  | "usernameTaken"
+  | "getMetadata"
+  | "getCode"
+  | "getOrg"
+  | "getMemberships"
+  | "findTokenByHash"
+  | "getSetting"
+  | "listEvents"
+  | "latestEventPosition"
+  | "listUsers"
+  | "listOrgs"
 >;
 
 export interface Store {

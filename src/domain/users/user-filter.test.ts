@@ -294,7 +294,10 @@ describe("selectUsers", () => {
   });
 
   test("filters are combined with AND, on top of visibility", () => {
-    const q = { visibility: { kind: "scoped", selfId: "5", orgIds: ["globex"] } as const, filters: [{ kind: "state", state: "active" } as const] };
+    const q: Partial<UserListQuery> & { filters: UserFilter[] } = {
+      visibility: { kind: "scoped", selfId: "5", orgIds: ["globex"] },
+      filters: [{ kind: "state", state: "active" }],
+    };
     assert.deepEqual(page(q), { ids: ["3", "5"], total: 2 });
     assert.deepEqual(page({ ...q, filters: [...q.filters, { kind: "org", orgId: "acme" }] }), { ids: [], total: 0 });
   });
