@@ -1,8 +1,10 @@
 import { create, type DescMethod, type Message } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ContextValues, ServiceImpl } from "@connectrpc/connect";
 import {
   AddHumanUserResponseSchema,
   GetUserByIDResponseSchema,
+  ListUsersResponseSchema,
   PasswordResetResponseSchema,
   SetPasswordResponseSchema,
   UpdateHumanUserResponseSchema,
@@ -13,11 +15,13 @@ import { NotificationType } from "../gen/zitadel/user/v2/password_pb.js";
 import type { DomainDeps } from "../domain/deps.js";
 import { addHumanUser, resolveNewUserOrg } from "../domain/users/add-human.js";
 import { getUserById } from "../domain/users/get-user.js";
+import { listUsers } from "../domain/users/list-users.js";
 import { passwordReset, type PasswordResetMedium } from "../domain/users/password-reset.js";
 import { setPassword } from "../domain/users/set-password.js";
 import { updateHumanUser } from "../domain/users/update-human.js";
 import { detailsToProto, ifMatchOf, setEtag, userToProto } from "./mapping.js";
 import { principalOf } from "./request-context.js";
+import { listUsersInput } from "./user-queries.js";
 import { addHumanInput, newUserOrgInput, emailInput, newPasswordInput, passwordInput, passwordVerification, phoneInput, profileInput } from "./user-inputs.js";
 
 /**
@@ -72,6 +76,19 @@ export function createUserService(deps: DomainDeps): Partial<ServiceImpl<typeof 
       const proto = userToProto(user);
       ctx.responseHeader.set("etag", `"${user.sequence}"`);
       return create(GetUserByIDResponseSchema, { details: proto.details, user: proto });
+    },
+
+    async listUsers(req, ctx) {
+      const result = await listUsers(deps, principalOf(ctx), listUsersInput(req));
+      return create(ListUsersResponseSchema, {
+        details: {
+          totalResult: BigInt(result.total),
+          processedSequence: BigInt(result.processedSequence),
+          timestamp: timestampFromDate(result.timestamp),
+        },
+        sortingColumn: req.sortingColumn,
+        result: result.users.map(userToProto),
+      });
     },
 
     async passwordReset(req, ctx) {
