@@ -36,8 +36,9 @@ const TEXT_COLUMNS: Record<UserTextField, { exact: string; folded: string }> = {
 };
 
 /**
- * The state's number in zitadel.user.v2.UserState. Written exactly as the index
- * users_live_state of migration 0003 writes it, so that the planner can use that index.
+ * The state's number in zitadel.user.v2.UserState, the order of a list sorted by state. Written
+ * exactly as the index users_live_state_order of migration 0003 writes it, so that the planner
+ * can use that index.
  */
 function stateNumber(alias?: string): RawBuilder<number> {
   const col = alias ? `${alias}.state` : "state";
@@ -99,7 +100,7 @@ export function filterSql(f: UserFilter): RawBuilder<SqlBool> {
     case "text":
       return textSql(f.field, f.match, f.value);
     case "state":
-      return f.state === null ? FALSE : sql<SqlBool>`${stateNumber()} = ${sql.lit(USER_STATE_NUMBER[f.state])}`;
+      return f.state === null ? FALSE : sql<SqlBool>`state = ${f.state}`;
     case "type":
       return f.type === null ? FALSE : sql<SqlBool>`type = ${f.type}`;
     case "inIds":
