@@ -12,7 +12,7 @@ import { openDatabase, type OpenedDatabase } from "../src/store/database.js";
 import { createStore } from "../src/store/kysely-store.js";
 import { migrateToLatest } from "../src/store/migrate.js";
 import type { Store, UserRecord, UserState, UserType } from "../src/store/types.js";
-import { userListStatements } from "../src/store/user-list.js";
+import { userListParts, userListStatement } from "../src/store/user-list.js";
 import {
   selectUsers,
   type TextMatch,
@@ -299,13 +299,13 @@ describe("PostgreSQL list store = the domain's definition", () => {
       ["state", { ...base, filters: [{ kind: "state", state: "locked" }] }, "users_live_state"],
     ];
     for (const [label, query, index] of cases) {
-      const { page, count } = userListStatements(opened.db, query);
-      const [pagePlan, countPlan] = await opened.db.transaction().execute(async (trx) => {
+      const { page, count } = userListParts(query);
+      const [pagePlan, countPlan, listPlan] = await opened.db.transaction().execute(async (trx) => {
         // a handful of rows: make the planner show what it would do with many
         await sql`SET LOCAL enable_seqscan = off`.execute(trx);
         await sql`SET LOCAL enable_bitmapscan = off`.execute(trx);
         const out: string[] = [];
-        for (const q of [page, count]) {
+        for (const q of [page.compile(trx), count.compile(trx), userListStatement(trx, query)]) {
           const { rows } = await trx.executeQuery<{ "QUERY PLAN": string }>({ ...q, sql: `EXPLAIN (COSTS OFF) ${q.sql}` });
           out.push(rows.map((r) => r["QUERY PLAN"]).join("\n"));
         }
@@ -314,6 +314,7 @@ describe("PostgreSQL list store = the domain's definition", () => {
       assert.match(pagePlan!, new RegExp(`Index (Only )?Scan( Backward)? using ${index} on users\\b`), `${label}:\n${pagePlan}`);
       assert.doesNotMatch(pagePlan!, /Seq Scan on users/, `${label}:\n${pagePlan}`);
       assert.doesNotMatch(countPlan!, /Seq Scan on users/, `${label}:\n${countPlan}`);
+      assert.doesNotMatch(listPlan!, /Seq Scan on users/, `${label}:\n${listPlan}`);
     }
   });
 

@@ -41,32 +41,35 @@ function whereSql(query: OrgListQuery): RawBuilder<SqlBool> {
   return parts.length === 0 ? sql<SqlBool>`TRUE` : (sql.join(parts, sql.raw(" AND ")) as RawBuilder<SqlBool>);
 }
 
+/** One statement, one snapshot: the count beside the page, and for the page only, each organization's event stream. */
 export async function listOrgs(db: Kysely<Database>, query: OrgListQuery): Promise<OrgPage> {
   const where = whereSql(query);
   const dir = sql.raw(query.asc ? "ASC" : "DESC");
-  const order = query.sort === "name" ? sql`o.name ${dir}, o.id ${dir}` : sql`o.id ${dir}`;
-  const run = async (q: Kysely<Database>): Promise<OrgPage> => {
-    const { rows } = await sql<{ id: string; name: string; created_at: Date; sequence: string | null; changed_at: Date | null }>`
+  const order = (alias: string) => (query.sort === "name" ? sql`${sql.ref(`${alias}.name`)} ${dir}, ${sql.ref(`${alias}.id`)} ${dir}` : sql`${sql.ref(`${alias}.id`)} ${dir}`);
+  const { rows } = await sql<{ total: string; id: string | null; name: string; created_at: Date; sequence: string | null; changed_at: Date | null }>`
+    SELECT c.total, p.id, p.name, p.created_at, p.sequence, p.changed_at
+    FROM (SELECT count(*) AS total FROM organizations AS o WHERE ${where}) AS c
+    LEFT JOIN LATERAL (
       SELECT o.id, o.name, o.created_at, e.sequence, e.changed_at
       FROM (SELECT o.id, o.name, o.created_at FROM organizations AS o WHERE ${where}
-            ORDER BY ${order} LIMIT ${query.limit} OFFSET ${query.offset}) AS o
+            ORDER BY ${order("o")} LIMIT ${query.limit} OFFSET ${query.offset}) AS o
       LEFT JOIN LATERAL (
         SELECT max(sequence) AS sequence, max(created_at) AS changed_at FROM events
         WHERE aggregate_type = 'org' AND aggregate_id = o.id
       ) AS e ON TRUE
-      ORDER BY ${order}`.execute(q);
-    const orgs = rows.map((r) => ({
-      id: r.id,
-      name: r.name,
-      state: STORED_STATE,
-      createdAt: r.created_at,
-      sequence: r.sequence === null ? 0 : Number(r.sequence),
-      changedAt: r.changed_at ?? r.created_at,
-    }));
-    if (orgs.length < query.limit && (orgs.length > 0 || query.offset === 0)) return { orgs, total: query.offset + orgs.length };
-    const { rows: counted } = await sql<{ n: string }>`SELECT count(*) AS n FROM organizations AS o WHERE ${where}`.execute(q);
-    return { orgs, total: Number(counted[0]?.n ?? 0) };
-  };
-  if (db.isTransaction) return run(db);
-  return db.transaction().setIsolationLevel("repeatable read").setAccessMode("read only").execute(run);
+    ) AS p ON TRUE
+    ORDER BY ${order("p")}`.execute(db);
+  const orgs = rows.flatMap((r) =>
+    r.id === null
+      ? []
+      : [{
+          id: r.id,
+          name: r.name,
+          state: STORED_STATE,
+          createdAt: r.created_at,
+          sequence: r.sequence === null ? 0 : Number(r.sequence),
+          changedAt: r.changed_at ?? r.created_at,
+        }],
+  );
+  return { orgs, total: Number(rows[0]?.total ?? 0) };
 }

@@ -142,39 +142,44 @@ function orderSql(column: UserSortColumn, asc: boolean, alias?: string): RawBuil
   return sql`${key} ${dir}, ${id} ${dir}`;
 }
 
-/**
- * The two statements of a list: the page, as a "deferred join" (the ordered, offset ids first —
- * an index-only scan when the sort index covers the filter — then the rows of those ids only),
- * and the count of all matches.
- */
-export function userListStatements(db: Kysely<Database>, query: UserListQuery): { page: CompiledQuery<Selectable<UsersTable>>; count: CompiledQuery<{ n: string }> } {
+/** The page alone (ids in order, then their rows) and the count alone, for the list statement and for looking at plans. */
+export function userListParts(query: UserListQuery): { page: RawBuilder<Selectable<UsersTable>>; count: RawBuilder<{ total: string }> } {
   const where = whereSql(query);
-  const page = sql<Selectable<UsersTable>>`
-    SELECT u.* FROM (
-      SELECT id FROM users WHERE ${where}
-      ORDER BY ${orderSql(query.sort, query.asc)}
-      LIMIT ${query.limit} OFFSET ${query.offset}
-    ) AS p JOIN users AS u ON u.id = p.id
-    ORDER BY ${orderSql(query.sort, query.asc, "u")}`;
-  const count = sql<{ n: string }>`SELECT count(*) AS n FROM users WHERE ${where}`;
-  return { page: page.compile(db), count: count.compile(db) };
+  return {
+    page: sql<Selectable<UsersTable>>`
+      SELECT u.* FROM (
+        SELECT id FROM users WHERE ${where}
+        ORDER BY ${orderSql(query.sort, query.asc)}
+        LIMIT ${query.limit} OFFSET ${query.offset}
+      ) AS p JOIN users AS u ON u.id = p.id`,
+    count: sql<{ total: string }>`SELECT count(*) AS total FROM users WHERE ${where}`,
+  };
 }
 
 /**
- * One page and the total, read in one snapshot. The count is skipped when the page itself shows
- * the total (a page that is not full, and is not empty past the end).
+ * The whole list as one statement, so that page and total come from one snapshot without a
+ * transaction: the count of all matches beside the page, a "deferred join" (the ordered, offset
+ * ids first — an index-only scan when the sort index covers the filter — then the rows of those
+ * ids only). An empty page still gives one row, with the total and no user.
+ */
+export function userListStatement(db: Kysely<Database>, query: UserListQuery): CompiledQuery<ListRow> {
+  const { page, count } = userListParts(query);
+  return sql<ListRow>`
+    SELECT c.total, u.* FROM (${count}) AS c
+    LEFT JOIN LATERAL (${page}) AS u ON TRUE
+    ORDER BY ${orderSql(query.sort, query.asc, "u")}`.compile(db);
+}
+
+type ListRow = { total: string } & (Selectable<UsersTable> | { [K in keyof Selectable<UsersTable>]: null });
+
+/**
+ * One statement rather than a page and a count in a transaction: measured at 1,000,000 users it
+ * is as fast or faster for every common query (no BEGIN/COMMIT round trips), and the count it
+ * always makes costs little where a separate one could have been skipped (a page that is not
+ * full has few matches).
  */
 export async function listUsers(db: Kysely<Database>, query: UserListQuery): Promise<UserPage> {
-  const run = async (q: Kysely<Database>): Promise<UserPage> => {
-    const { page, count } = userListStatements(q, query);
-    const rows = (await q.executeQuery(page)).rows;
-    const users = rows.map(toRecord);
-    if (users.length < query.limit && (users.length > 0 || query.offset === 0)) {
-      return { users, total: query.offset + users.length };
-    }
-    const n = (await q.executeQuery(count)).rows[0]?.n ?? "0";
-    return { users, total: Number(n) };
-  };
-  if (db.isTransaction) return run(db);
-  return db.transaction().setIsolationLevel("repeatable read").setAccessMode("read only").execute(run);
+  const { rows } = await db.executeQuery(userListStatement(db, query));
+  const users = rows.flatMap((r) => (r.id === null ? [] : [toRecord(r as Selectable<UsersTable>)]));
+  return { users, total: Number(rows[0]?.total ?? 0) };
 }
