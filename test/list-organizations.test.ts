@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { toJson, type DescMethodUnary } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
+import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { createServerTransport } from "@zitadel/client/node";
 import { createOrganizationServiceClient } from "@zitadel/client/v2";
 import { OrganizationService as ZitadelOrganizationService } from "@zitadel/proto/zitadel/org/v2/org_service_pb.js";
@@ -218,6 +218,15 @@ describe("ListOrganizations", () => {
       const ok = await grpcJsUnary(roster.port, method, { queries: [{ query: { case: "defaultQuery", value: {} } }] }, { authorization: `Bearer ${world.ian.token}` });
       assert.equal(ok.error, undefined);
       assert.deepEqual((toJson(method.output, ok.response as never) as { result: { id: string }[] }).result.map((o) => o.id), [defaultOrg]);
+    });
+
+    test("gRPC-web (binary and JSON): an ORG_USER_MANAGER sees its organization", async () => {
+      for (const useBinaryFormat of [true, false]) {
+        const client = createClient(OrganizationService, createGrpcWebTransport({ baseUrl: roster.baseUrl, httpVersion: "1.1", useBinaryFormat }));
+        const res = await client.listOrganizations({ query: { limit: 10 } }, { headers: { authorization: `Bearer ${world.olga.token}` } });
+        assert.deepEqual(res.result.map((o) => o.id), [world.acme]);
+        assert.equal(res.details?.totalResult, 1n);
+      }
     });
 
     test("Connect JSON: an ORG_OWNER sees its organization", async () => {
