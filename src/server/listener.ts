@@ -5,6 +5,7 @@
 import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
+import { answerClientError } from "./client-error.js";
 import type { NodeRequest, NodeResponse } from "./interceptors/logging.js";
 
 const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
@@ -88,6 +89,13 @@ export async function listen(
     handler,
   );
   h1.maxRequestsPerSocket = limits.maxRequestsPerSocket;
+  // A client may send its requests and then half-close (shutdown its write side). The TCP server
+  // keeps our side open (allowHalfOpen below); this tells http.Server to answer what it has
+  // received and end the connection after the last response, as it does for a synchronous
+  // handler (without it, a response that needs a database round trip is never sent).
+  (h1 as http.Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
+  // Requests that Node's parser refuses (400, 413, 431, 408) get an error body like every other.
+  h1.on("clientError", answerClientError);
   const h2 = http2.createServer({ settings: { maxConcurrentStreams: limits.h2MaxConcurrentStreams } }, handler);
   // Without a timeout an idle HTTP/2 session lives forever; on timeout the session is destroyed.
   h2.setTimeout(limits.h2IdleTimeoutMs);
@@ -102,7 +110,8 @@ export async function listen(
   });
   let closing = false;
 
-  const tcp = net.createServer((socket) => {
+  // allowHalfOpen: a client's half-close must not end our side before its requests are answered.
+  const tcp = net.createServer({ allowHalfOpen: true }, (socket) => {
     sockets.add(socket);
     undecided.add(socket);
     socket.once("close", () => {
@@ -112,6 +121,9 @@ export async function listen(
     socket.on("error", () => socket.destroy());
     const onSilent = () => socket.destroy();
     socket.setTimeout(limits.firstByteTimeoutMs, onSilent);
+    // Ended before its protocol was known: nothing to answer.
+    const onEndUndecided = () => socket.destroy();
+    socket.once("end", onEndUndecided);
 
     let received: Buffer = Buffer.alloc(0);
     const onData = (chunk: Buffer) => {
@@ -119,6 +131,7 @@ export async function listen(
       const isH1 = diverges(received);
       if (!isH1 && received.length < H2_PREFACE.length) return;
       socket.off("data", onData);
+      socket.off("end", onEndUndecided);
       undecided.delete(socket);
       socket.setTimeout(0);
       socket.off("timeout", onSilent);
@@ -128,7 +141,16 @@ export async function listen(
         // http2 feeds what is buffered in the stream to its session itself, before any later read.
         socket.pause();
         socket.unshift(received);
+        let session: http2.Http2Session | undefined;
+        const onSession = (s: http2.Http2Session) => (session = s);
+        h2.once("session", onSession);
         h2.emit("connection", socket);
+        h2.off("session", onSession);
+        // The client half-closed: finish the streams it opened (GOAWAY, then close).
+        socket.once("end", () => {
+          if (session && !session.closed && !session.destroyed) session.close();
+          else socket.destroy();
+        });
       }
     };
     socket.on("data", onData);
