@@ -49,8 +49,9 @@ function routerOptions(opts: RpcOptions): ConnectRouterOptions {
   return {
     interceptors: createInterceptors(opts),
     readMaxBytes: opts.maxRequestBytes,
-    // Unknown JSON fields are ignored on Connect as on REST (contract.md §3).
-    jsonOptions: { ignoreUnknownFields: true },
+    // Strict: JSON bodies reach connect already pruned of unknown fields (decode-check.ts), so
+    // unknown fields are ignored and unknown enum names refused, as on REST (contract.md §3).
+    jsonOptions: { ignoreUnknownFields: false },
   };
 }
 
