@@ -51,8 +51,10 @@ export function h1Request(
       clearTimeout(timer);
       resolve(reply);
     };
+    // a body always goes with its length (Node sends GET and DELETE bodies unframed otherwise)
+    const headers = opts.body === undefined ? opts.headers : { ...opts.headers, "content-length": String(opts.body.length) };
     const req = http.request(
-      { host: "127.0.0.1", port, method: opts.method ?? "POST", path: opts.path, headers: opts.headers, agent: false },
+      { host: "127.0.0.1", port, method: opts.method ?? "POST", path: opts.path, headers, agent: false },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (d: Buffer) => chunks.push(d));
@@ -69,29 +71,34 @@ export function h1Request(
   });
 }
 
-/** One request on its own HTTP/2 (h2c) session. */
+/** One request on its own HTTP/2 (h2c) session, or on `session` when given (left open). */
 export function h2Request(
   port: number,
   opts: { method?: string; path: string; headers?: Record<string, string>; body?: Buffer; timeoutMs?: number },
+  shared?: http2.ClientHttp2Session,
 ): Promise<RawReply> {
   return new Promise((resolve) => {
     const timeoutMs = opts.timeoutMs ?? 15_000;
-    const session = http2.connect(`http://127.0.0.1:${port}`);
+    const session = shared ?? http2.connect(`http://127.0.0.1:${port}`);
     let settled = false;
     const reply: RawReply = { status: 0, headers: {}, body: Buffer.alloc(0), trailers: {} };
     const chunks: Buffer[] = [];
+    const onSessionError = (err: Error) => done(err.message);
     const done = (failure?: string) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      session.off("error", onSessionError);
       reply.body = Buffer.concat(chunks);
       if (failure !== undefined) reply.failure = failure;
-      session.destroy();
+      if (!shared) session.destroy();
+      else if (!stream.closed) stream.close();
       resolve(reply);
     };
     const timer = setTimeout(() => done("timeout"), timeoutMs);
-    session.on("error", (err) => done(err.message));
-    const stream = session.request({ ":method": opts.method ?? "POST", ":path": opts.path, ...opts.headers });
+    session.on("error", onSessionError);
+    // endStream: false, or Node ends GET and DELETE streams before their body
+    const stream = session.request({ ":method": opts.method ?? "POST", ":path": opts.path, ...opts.headers }, { endStream: false });
     stream.on("response", (h) => {
       reply.status = Number(h[":status"]);
       reply.headers = h as HeaderMap;
