@@ -230,6 +230,24 @@ describe("a compressed body that does not decode is INVALID_ARGUMENT on every pr
     assertInvalidProtobuf(status.message);
   });
 
+  test("an encoding Roster does not support is UNIMPLEMENTED, as before, on Connect and gRPC", async () => {
+    for (const type of ["application/proto", "application/json"]) {
+      const r = await h1Request(port, {
+        path: path("GetUserByID"),
+        headers: { authorization: admin(), "content-type": type, "content-encoding": "snappy" },
+        body: Buffer.from("{}"),
+      });
+      assert.equal(r.status, 501, type);
+      assert.equal(json(r).code, "unimplemented");
+    }
+    const g = await h2Request(port, {
+      path: path("GetUserByID"),
+      headers: { authorization: admin(), "content-type": "application/grpc", "grpc-encoding": "snappy", te: "trailers" },
+      body: grpcFrame(getUserBytes(world.ada.id), 1),
+    });
+    assert.equal(grpcStatusOf(g).code, grpc.status.UNIMPLEMENTED);
+  });
+
   test("valid compressed requests are still served", async () => {
     const connect = await h1Request(port, {
       path: path("GetUserByID"),
