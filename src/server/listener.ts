@@ -104,10 +104,33 @@ export async function listen(
   /** Connections whose protocol is not known yet: nothing in flight, closed at once on close(). */
   const undecided = new Set<net.Socket>();
   const sessions = new Set<http2.Http2Session>();
+  /** Per session, its streams that are not closed yet. */
+  const streamsOf = new WeakMap<http2.Http2Session, Set<http2.Http2Stream>>();
   h2.on("session", (session: http2.Http2Session) => {
     sessions.add(session);
+    const streams = new Set<http2.Http2Stream>();
+    streamsOf.set(session, streams);
+    session.on("stream", (stream: http2.Http2Stream) => {
+      streams.add(stream);
+      stream.once("close", () => streams.delete(stream));
+    });
     session.once("close", () => sessions.delete(session));
   });
+  /**
+   * The client half-closed an HTTP/2 connection: streams whose request is complete get their
+   * answers, streams still waiting for request data can never complete and are cancelled, then
+   * the session closes (GOAWAY, and the socket once the last stream is done).
+   */
+  const onClientEnd = (session: http2.Http2Session | undefined, socket: net.Socket) => {
+    if (!session || session.closed || session.destroyed) {
+      socket.destroy();
+      return;
+    }
+    for (const stream of streamsOf.get(session) ?? []) {
+      if (!stream.destroyed && !stream.state?.remoteClose) stream.close(http2.constants.NGHTTP2_CANCEL);
+    }
+    session.close();
+  };
   let closing = false;
 
   // allowHalfOpen: a client's half-close must not end our side before its requests are answered.
@@ -146,11 +169,7 @@ export async function listen(
         h2.once("session", onSession);
         h2.emit("connection", socket);
         h2.off("session", onSession);
-        // The client half-closed: finish the streams it opened (GOAWAY, then close).
-        socket.once("end", () => {
-          if (session && !session.closed && !session.destroyed) session.close();
-          else socket.destroy();
-        });
+        socket.once("end", () => onClientEnd(session, socket));
       }
     };
     socket.on("data", onData);

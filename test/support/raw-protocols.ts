@@ -209,7 +209,7 @@ export function rawH2Request(
   port: number,
   headers: Array<[string, string]>,
   body: Buffer | undefined,
-  opts: { halfClose?: boolean; timeoutMs?: number } = {},
+  opts: { halfClose?: boolean; timeoutMs?: number; /** false: the request body stays open */ endStream?: boolean } = {},
 ): Promise<{ frames: H2Frame[]; timedOut: boolean }> {
   return new Promise((resolve) => {
     const socket = net.connect(port, "127.0.0.1");
@@ -223,7 +223,7 @@ export function rawH2Request(
     socket.on("connect", () => {
       const out = [PREFACE, h2Frame(H2.SETTINGS, 0, 0)];
       out.push(h2Frame(H2.HEADERS, H2.END_HEADERS | (body ? 0 : H2.END_STREAM), 1, hpackBlock(headers)));
-      if (body) out.push(h2Frame(H2.DATA, H2.END_STREAM, 1, body));
+      if (body) out.push(h2Frame(H2.DATA, opts.endStream === false ? 0 : H2.END_STREAM, 1, body));
       socket.write(Buffer.concat(out));
       if (opts.halfClose) socket.end();
     });
