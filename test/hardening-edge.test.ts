@@ -458,6 +458,18 @@ describe("a request followed by a client half-close is answered", () => {
     assert.equal((JSON.parse(data) as { user: { userId: string } }).user.userId, world.ada.id);
     assert.ok(stream.some((f) => (f.flags & H2.END_STREAM) !== 0), "the stream ended");
   });
+
+  test("HTTP/2: a request whose body can no longer complete is cancelled and the connection closed", async () => {
+    // far below the HTTP/2 idle timeout, which would close it eventually
+    const { frames, timedOut } = await rawH2Request(
+      port,
+      [[":method", "POST"], [":scheme", "http"], [":path", path("GetUserByID")], [":authority", "x"], ["content-type", "application/grpc"], ["te", "trailers"], ["authorization", admin()]],
+      Buffer.from([0, 0, 0, 0, 10]),
+      { halfClose: true, endStream: false, timeoutMs: 20_000 },
+    );
+    assert.equal(timedOut, false, "the server closed the connection");
+    assert.ok(frames.some((f) => f.type === H2.GOAWAY), "GOAWAY");
+  });
 });
 
 // ---------- item 14: errors from below the RPC layer ----------
@@ -542,5 +554,19 @@ describe("errors raised below the RPC layer have the shape of errors.md", () => 
     const again = logLines.length;
     await h2Request(port, { path: path("NoSuchMethod"), headers: { "content-type": "application/grpc", te: "trailers" }, body: grpcFrame(Buffer.alloc(0)) });
     assert.equal((await requestLogLine(again, path("NoSuchMethod"))).code, "unimplemented");
+  });
+
+  test("the request log records statuses connect sends before any interceptor runs", async () => {
+    const huge = Buffer.from(toBinary(AddHumanUserRequestSchema, create(AddHumanUserRequestSchema, { username: "x".repeat(1_100_000) })));
+    const cases: Array<[string, () => Promise<RawReply>, string]> = [
+      ["gRPC-web over the size limit", () => h1Request(port, { path: path("AddHumanUser"), headers: { authorization: admin(), "content-type": "application/grpc-web+proto" }, body: grpcFrame(huge) }), "resource_exhausted"],
+      ["gRPC without a message", () => h2Request(port, { path: path("AddHumanUser"), headers: { authorization: admin(), "content-type": "application/grpc", te: "trailers" }, body: Buffer.alloc(0) }), "unimplemented"],
+      ["Connect in an unknown encoding", () => h1Request(port, { path: path("AddHumanUser"), headers: { authorization: admin(), "content-type": "application/json", "content-encoding": "snappy" }, body: Buffer.from("{}") }), "unimplemented"],
+    ];
+    for (const [what, call, code] of cases) {
+      const since = logLines.length;
+      await call();
+      assert.equal((await requestLogLine(since, path("AddHumanUser"))).code, code, what);
+    }
   });
 });

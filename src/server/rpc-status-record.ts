@@ -1,10 +1,11 @@
 /**
  * The request log must show the status the client received. Errors that connect raises before
- * any interceptor runs (size limits, compression, framing) travel only in the gRPC trailers or
- * the gRPC-web trailer frame, where the HTTP layer cannot see them; this reads the status from
- * the response as it is sent and records it when no interceptor did.
+ * any interceptor runs (size limits, compression, framing) travel only in the gRPC trailers,
+ * the gRPC-web trailer frame or the Connect error body, where the HTTP layer cannot see them;
+ * this reads the status from the response as it is sent and records it when no interceptor did.
  */
 import { Code } from "@connectrpc/connect";
+import { codeFromString } from "@connectrpc/connect/protocol-connect";
 import type { UniversalHandler, UniversalHandlerFn, UniversalServerResponse } from "@connectrpc/connect/protocol";
 import { codeName, requestLogOfContext, type RequestLog } from "./interceptors/logging.js";
 
@@ -60,13 +61,31 @@ class TrailerFrameScanner {
   }
 }
 
-async function* observed(uRes: UniversalServerResponse, log: RequestLog, grpcWeb: boolean): AsyncGenerator<Uint8Array> {
-  const scanner = grpcWeb ? new TrailerFrameScanner() : undefined;
+type Kind = "grpc" | "grpc-web" | "connect-error";
+
+/** The `code` of a Connect error body, as a gRPC status number. */
+function connectErrorCode(chunks: Uint8Array[]): string | undefined {
+  try {
+    const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { code?: unknown };
+    const code = typeof body.code === "string" ? codeFromString(body.code) : undefined;
+    return code === undefined ? undefined : String(code);
+  } catch {
+    return undefined;
+  }
+}
+
+async function* observed(uRes: UniversalServerResponse, log: RequestLog, kind: Kind): AsyncGenerator<Uint8Array> {
+  const scanner = kind === "grpc-web" ? new TrailerFrameScanner() : undefined;
+  const errorBody: Uint8Array[] = [];
   for await (const chunk of uRes.body as AsyncIterable<Uint8Array>) {
     scanner?.push(chunk);
+    if (kind === "connect-error") errorBody.push(chunk);
     yield chunk;
   }
-  record(log, grpcWeb ? scanner!.status() : uRes.trailer?.get("grpc-status"));
+  if (kind === "grpc-web") record(log, scanner!.status());
+  else if (kind === "grpc") record(log, uRes.trailer?.get("grpc-status"));
+  // a compressed error body is left to the HTTP status the log falls back to
+  else if (!uRes.header?.has("content-encoding")) record(log, connectErrorCode(errorBody));
 }
 
 export function withStatusRecord(handler: UniversalHandler): UniversalHandler {
@@ -81,12 +100,17 @@ export function withStatusRecord(handler: UniversalHandler): UniversalHandler {
       return uRes;
     }
     const type = uRes.header?.get("content-type") ?? "";
-    const isGrpcWeb = type.startsWith("application/grpc-web");
-    const isGrpc = !isGrpcWeb && type.startsWith("application/grpc");
-    if (uRes.body === undefined || typeof (uRes.body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator] !== "function" || !(isGrpc || isGrpcWeb)) {
+    const kind: Kind | undefined = type.startsWith("application/grpc-web")
+      ? "grpc-web"
+      : type.startsWith("application/grpc")
+        ? "grpc"
+        : (uRes.status ?? 200) !== 200 && type.startsWith("application/json")
+          ? "connect-error"
+          : undefined;
+    if (kind === undefined || uRes.body === undefined || typeof (uRes.body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator] !== "function") {
       return uRes;
     }
-    return { ...uRes, body: observed(uRes, log, isGrpcWeb) };
+    return { ...uRes, body: observed(uRes, log, kind) };
   };
   return Object.assign(wrapped, {
     protocolNames: handler.protocolNames,
