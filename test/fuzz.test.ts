@@ -12,7 +12,7 @@ import { describeFailure, FUZZ_PROTOCOLS, runFuzz } from "./support/fuzz.js";
 import { startTestRoster, type TestRoster } from "./support/roster.js";
 
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : randomInt(2 ** 31);
-const REQUESTS = Number(process.env.FUZZ_REQUESTS ?? 2000);
+const REQUESTS = Number(process.env.FUZZ_REQUESTS ?? 1500);
 
 let roster: TestRoster;
 let world: World;
