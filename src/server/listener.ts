@@ -5,6 +5,7 @@
 import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
+import { answerClientError } from "./client-error.js";
 import type { NodeRequest, NodeResponse } from "./interceptors/logging.js";
 
 const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
@@ -88,6 +89,13 @@ export async function listen(
     handler,
   );
   h1.maxRequestsPerSocket = limits.maxRequestsPerSocket;
+  // A client may send its requests and then half-close (shutdown its write side). The TCP server
+  // keeps our side open (allowHalfOpen below); this tells http.Server to answer what it has
+  // received and end the connection after the last response, as it does for a synchronous
+  // handler (without it, a response that needs a database round trip is never sent).
+  (h1 as http.Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
+  // Requests that Node's parser refuses (400, 413, 431, 408) get an error body like every other.
+  h1.on("clientError", answerClientError);
   const h2 = http2.createServer({ settings: { maxConcurrentStreams: limits.h2MaxConcurrentStreams } }, handler);
   // Without a timeout an idle HTTP/2 session lives forever; on timeout the session is destroyed.
   h2.setTimeout(limits.h2IdleTimeoutMs);
@@ -96,13 +104,37 @@ export async function listen(
   /** Connections whose protocol is not known yet: nothing in flight, closed at once on close(). */
   const undecided = new Set<net.Socket>();
   const sessions = new Set<http2.Http2Session>();
+  /** Per session, its streams that are not closed yet. */
+  const streamsOf = new WeakMap<http2.Http2Session, Set<http2.Http2Stream>>();
   h2.on("session", (session: http2.Http2Session) => {
     sessions.add(session);
+    const streams = new Set<http2.Http2Stream>();
+    streamsOf.set(session, streams);
+    session.on("stream", (stream: http2.Http2Stream) => {
+      streams.add(stream);
+      stream.once("close", () => streams.delete(stream));
+    });
     session.once("close", () => sessions.delete(session));
   });
+  /**
+   * The client half-closed an HTTP/2 connection: streams whose request is complete get their
+   * answers, streams still waiting for request data can never complete and are cancelled, then
+   * the session closes (GOAWAY, and the socket once the last stream is done).
+   */
+  const onClientEnd = (session: http2.Http2Session | undefined, socket: net.Socket) => {
+    if (!session || session.closed || session.destroyed) {
+      socket.destroy();
+      return;
+    }
+    for (const stream of streamsOf.get(session) ?? []) {
+      if (!stream.destroyed && !stream.state?.remoteClose) stream.close(http2.constants.NGHTTP2_CANCEL);
+    }
+    session.close();
+  };
   let closing = false;
 
-  const tcp = net.createServer((socket) => {
+  // allowHalfOpen: a client's half-close must not end our side before its requests are answered.
+  const tcp = net.createServer({ allowHalfOpen: true }, (socket) => {
     sockets.add(socket);
     undecided.add(socket);
     socket.once("close", () => {
@@ -112,6 +144,9 @@ export async function listen(
     socket.on("error", () => socket.destroy());
     const onSilent = () => socket.destroy();
     socket.setTimeout(limits.firstByteTimeoutMs, onSilent);
+    // Ended before its protocol was known: nothing to answer.
+    const onEndUndecided = () => socket.destroy();
+    socket.once("end", onEndUndecided);
 
     let received: Buffer = Buffer.alloc(0);
     const onData = (chunk: Buffer) => {
@@ -119,6 +154,7 @@ export async function listen(
       const isH1 = diverges(received);
       if (!isH1 && received.length < H2_PREFACE.length) return;
       socket.off("data", onData);
+      socket.off("end", onEndUndecided);
       undecided.delete(socket);
       socket.setTimeout(0);
       socket.off("timeout", onSilent);
@@ -128,7 +164,12 @@ export async function listen(
         // http2 feeds what is buffered in the stream to its session itself, before any later read.
         socket.pause();
         socket.unshift(received);
+        let session: http2.Http2Session | undefined;
+        const onSession = (s: http2.Http2Session) => (session = s);
+        h2.once("session", onSession);
         h2.emit("connection", socket);
+        h2.off("session", onSession);
+        socket.once("end", () => onClientEnd(session, socket));
       }
     };
     socket.on("data", onData);

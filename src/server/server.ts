@@ -11,6 +11,7 @@ import { createGateway } from "./gateway.js";
 import type { Authenticate } from "./interceptors/auth.js";
 import { trackRequest, type NodeRequest, type NodeResponse } from "./interceptors/logging.js";
 import { defaultListenerLimits, listen, type ListenerLimits } from "./listener.js";
+import { answerUnknownProcedure } from "./node-adapter.js";
 
 export type { Authenticate, AuthHeaders } from "./interceptors/auth.js";
 export type { ServiceRegistration } from "./connect.js";
@@ -49,6 +50,11 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     maxRequestBytes: deps.config.maxRequestBytes,
   });
   const rpcPrefixes = deps.services.map((s) => `/${s.service.typeName}/`);
+  /** `/<package>.<Service>/<Method>`: an RPC of a service Roster does not serve. */
+  const rpcShaped = /^\/[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+\/[A-Za-z_]\w*$/;
+  const isUnknownRpc = (req: NodeRequest, path: string) =>
+    rpcShaped.test(path.split("?", 1)[0]!) &&
+    (req.method === "POST" || String(req.headers["content-type"] ?? "").toLowerCase().startsWith("application/grpc"));
 
   const handler = (req: NodeRequest, res: NodeResponse): void => {
     try {
@@ -56,6 +62,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
       if (originPolicy && handleCors(originPolicy, req, res)) return;
       const path = req.url ?? "/";
       if (rpcPrefixes.some((prefix) => path.startsWith(prefix))) rpcHandler(req, res);
+      else if (isUnknownRpc(req, path)) answerUnknownProcedure(req, res);
       else gateway(req, res);
     } catch (err) {
       // Last line of defence: a bad request must never take the process down.
