@@ -25,10 +25,24 @@ export interface RunningRoster {
 /** Bounded concurrent bcrypt operations: each occupies one libuv pool thread (stack-notes). */
 const MAX_CONCURRENT_HASHES = 2;
 
+export interface RosterHooks {
+  /**
+   * Roster cannot go on (the embedded database died and could not be restarted). The CLI logs and
+   * exits so that a supervisor restarts it; by default it is only logged.
+   */
+  onFatal?: (err: Error) => void;
+}
+
 /** Opens the database, migrates, creates the instance on first start and serves all protocols. */
-export async function startRoster(config: Config, logger: Logger): Promise<RunningRoster> {
+export async function startRoster(config: Config, logger: Logger, hooks: RosterHooks = {}): Promise<RunningRoster> {
   for (const t of Object.values(config.defaultUrlTemplates)) parseUrlTemplate(t);
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger });
+  const database = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    timeouts: config.database,
+    logger,
+    onFatal: hooks.onFatal ?? ((err) => logger.error({ err: err.message }, "roster cannot continue")),
+  });
   try {
     await migrateToLatest(database.db);
     const store = createStore(database.db);

@@ -10,7 +10,12 @@ async function main(command: string): Promise<void> {
   const logger = createLogger(config.logLevel);
 
   if (command === "migrate") {
-    const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger });
+    const database = await openDatabase({
+      databaseUrl: config.databaseUrl,
+      dataDir: config.dataDir,
+      timeouts: config.database,
+      logger,
+    });
     try {
       await migrateToLatest(database.db);
       logger.info("migrations applied");
@@ -21,7 +26,14 @@ async function main(command: string): Promise<void> {
   }
   if (command !== "start") throw new Error(`unknown command "${command}" (use start or migrate)`);
 
-  const roster = await startRoster(config, logger);
+  const roster = await startRoster(config, logger, {
+    // The embedded database died for good: exit non-zero with a clear line so that a supervisor
+    // (systemd, Kubernetes, docker --restart) starts Roster again.
+    onFatal: (err) => {
+      logger.fatal({ err: err.message }, "exiting: the embedded database is gone");
+      process.exit(1);
+    },
+  });
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

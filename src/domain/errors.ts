@@ -109,4 +109,5 @@ export const Errors = {
   sequenceMismatch: def("FailedPrecondition", "ROSTER-seq01", "Errors.User.SequenceMismatch", "User has been changed since the given sequence"),
   ifMatchInvalid: def("InvalidArgument", "ROSTER-seq02", "Errors.Request.IfMatchInvalid", "If-Match must be a sequence number"),
   internal: def("Internal", "ROSTER-int01", "Errors.Internal", "An internal error occurred"),
+  databaseUnavailable: def("Unavailable", "ROSTER-db001", "Errors.Database.Unavailable", "The database is unavailable, try again later"),
 } as const;
