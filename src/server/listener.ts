@@ -27,6 +27,12 @@ export interface ListenerLimits {
   h2MaxConcurrentStreams: number;
   /** Graceful close: how long in-flight requests may take before their connections are destroyed. */
   closeGraceMs: number;
+  /**
+   * Graceful close: how long connections that are idle keep being served before they are closed
+   * — a request already on its way over a kept-alive connection is answered (with
+   * `connection: close`), and HTTP/2 clients get a GOAWAY notice before the final GOAWAY.
+   */
+  drainNoticeMs: number;
 }
 
 export const defaultListenerLimits: ListenerLimits = {
@@ -38,8 +44,12 @@ export const defaultListenerLimits: ListenerLimits = {
   timeoutCheckIntervalMs: 1_000,
   h2IdleTimeoutMs: 120_000,
   h2MaxConcurrentStreams: 100,
-  closeGraceMs: 10_000,
+  closeGraceMs: 25_000,
+  drainNoticeMs: 500,
 };
+
+/** GOAWAY with the highest stream id: "stop opening streams", while the ones on the way are served. */
+const GOAWAY_NOTICE_LAST_STREAM_ID = 2 ** 31 - 1;
 
 export type RequestHandler = (req: NodeRequest, res: NodeResponse) => void;
 
@@ -78,6 +88,9 @@ export async function listen(
   handler: RequestHandler,
   limits: ListenerLimits = defaultListenerLimits,
 ): Promise<Listener> {
+  let closing = false;
+  /** HTTP/1.1 responses not finished yet: when the drain begins they are told to close their connection. */
+  const h1Responses = new Set<http.ServerResponse>();
   const h1 = http.createServer(
     {
       headersTimeout: limits.headersTimeoutMs,
@@ -85,7 +98,13 @@ export async function listen(
       keepAliveTimeout: limits.keepAliveTimeoutMs,
       connectionsCheckingInterval: limits.timeoutCheckIntervalMs,
     },
-    handler,
+    (req, res) => {
+      // During the drain every answer says `connection: close`, so the client opens no new request here.
+      if (closing) res.shouldKeepAlive = false;
+      h1Responses.add(res);
+      res.once("close", () => h1Responses.delete(res));
+      handler(req, res);
+    },
   );
   h1.maxRequestsPerSocket = limits.maxRequestsPerSocket;
   const h2 = http2.createServer({ settings: { maxConcurrentStreams: limits.h2MaxConcurrentStreams } }, handler);
@@ -96,11 +115,25 @@ export async function listen(
   /** Connections whose protocol is not known yet: nothing in flight, closed at once on close(). */
   const undecided = new Set<net.Socket>();
   const sessions = new Set<http2.Http2Session>();
+  /** Sessions told to stop opening streams, and when. */
+  const noticed = new Map<http2.Http2Session, number>();
+  const notice = (session: http2.Http2Session): void => {
+    if (noticed.has(session) || session.closed || session.destroyed) return;
+    noticed.set(session, Date.now());
+    try {
+      session.goaway(http2.constants.NGHTTP2_NO_ERROR, GOAWAY_NOTICE_LAST_STREAM_ID);
+    } catch {
+      // the session is going away already
+    }
+  };
   h2.on("session", (session: http2.Http2Session) => {
     sessions.add(session);
-    session.once("close", () => sessions.delete(session));
+    session.once("close", () => {
+      sessions.delete(session);
+      noticed.delete(session);
+    });
+    if (closing) notice(session);
   });
-  let closing = false;
 
   const tcp = net.createServer((socket) => {
     sockets.add(socket);
@@ -146,15 +179,32 @@ export async function listen(
 
   const address = tcp.address() as net.AddressInfo;
 
-  async function close(): Promise<void> {
-    if (closing) return;
+  /**
+   * The drain: new connections are refused at once (the port is closed); requests in flight
+   * finish; kept-alive HTTP/1.1 connections get `connection: close` on their next answer and are
+   * closed once idle; HTTP/2 sessions get a GOAWAY notice, then (after `drainNoticeMs`) the final
+   * GOAWAY, and their open streams complete. Whatever is left after `closeGraceMs` is cut.
+   */
+  let closed: Promise<void> | undefined;
+  function close(): Promise<void> {
+    return (closed ??= drain());
+  }
+
+  async function drain(): Promise<void> {
     closing = true;
+    const started = Date.now();
+    const deadline = started + limits.closeGraceMs;
     const stopped = new Promise<void>((resolve) => tcp.close(() => resolve()));
-    for (const socket of undecided) socket.destroy();
-    for (const session of sessions) session.close();
-    const deadline = Date.now() + limits.closeGraceMs;
+    for (const res of h1Responses) if (!res.headersSent) res.shouldKeepAlive = false;
+    for (const session of sessions) notice(session);
     while (sockets.size > 0 && Date.now() < deadline) {
-      h1.closeIdleConnections();
+      const now = Date.now();
+      if (now - started >= limits.drainNoticeMs) {
+        h1.closeIdleConnections();
+        // accepted before the port closed but silent since: nothing is in flight on them
+        for (const socket of undecided) socket.destroy();
+      }
+      for (const [session, at] of noticed) if (now - at >= limits.drainNoticeMs && !session.closed) session.close();
       await new Promise((r) => setTimeout(r, 25));
     }
     for (const socket of sockets) socket.destroy();
