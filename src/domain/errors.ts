@@ -105,6 +105,7 @@ export const Errors = {
 
   // organizations
   orgAlreadyExists: def("AlreadyExists", "V3-DKcYh", "Errors.Org.AlreadyExists", "Organisation already exists"),
+  orgIdReserved: def("InvalidArgument", "ROSTER-org01", "Errors.Org.IdReserved", "Organization ID is reserved"),
   roleUnknown: def("InvalidArgument", "ROSTER-role1", "Errors.Org.Role.Unknown", "Role is unknown"),
 
   // concurrency, internal

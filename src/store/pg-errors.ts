@@ -35,7 +35,9 @@ const CONNECTION_ERRNOS = new Set([
 ]);
 
 /**
- * SQLSTATEs of a server that is going away or cannot take us: class 08 (connection exception),
+ * SQLSTATEs of a server that is going away or cannot take us: class 08 (connection exception;
+ * except 08P01, protocol_violation, which a malformed message of ours causes — e.g. more than
+ * 65,535 parameters — and which retrying cannot cure),
  * admin/crash shutdown and "cannot connect now" (57P01–57P03), too many connections (53300),
  * a statement cancelled by statement_timeout (57014) and a session ended by
  * idle_in_transaction_session_timeout (25P03).
@@ -52,7 +54,8 @@ export function isConnectionFailure(err: unknown, depth = 0): boolean {
   if (err instanceof DatabaseUnavailable) return true;
   const { code, message, errors, cause } = err as { code?: unknown; message?: unknown; errors?: unknown; cause?: unknown };
   if (typeof code === "string") {
-    if (CONNECTION_ERRNOS.has(code) || CONNECTION_SQLSTATES.has(code) || /^08[0-9A-Z]{3}$/.test(code)) return true;
+    if (CONNECTION_ERRNOS.has(code) || CONNECTION_SQLSTATES.has(code)) return true;
+    if (/^08[0-9A-Z]{3}$/.test(code) && code !== "08P01") return true;
   }
   if (typeof message === "string" && CONNECTION_MESSAGES.test(message)) return true;
   // net.connect with several addresses fails with an AggregateError of one error per address.
