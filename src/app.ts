@@ -87,7 +87,7 @@ export async function startRoster(config: Config, logger: Logger, hooks: RosterH
         { service: OrganizationService, impl: createOrganizationService(deps) },
       ],
       authenticate: (h) => authenticator.authenticate(h),
-      limits: { closeGraceMs: config.shutdownGraceSeconds * 1000 },
+      limits: { closeGraceMs: config.shutdownGraceSeconds * 1000, maxConnections: config.maxConnections },
     });
     logger.info({ port: server.port, embeddedDatabase: database.embedded }, "roster listening");
     return {

@@ -36,6 +36,7 @@ function testConfig(dir: string, jwt: Partial<Config["jwt"]> = {}): Config {
     bcryptCost: 4,
     bcryptMaxImportCost: 14,
     maxRequestBytes: 1 << 20,
+    maxConnections: 1024,
     shutdownGraceSeconds: 25,
     codes: {
       email: { length: 6, expirySeconds: 3600 },

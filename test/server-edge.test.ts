@@ -48,6 +48,7 @@ function testConfig(overrides: Partial<Config> = {}): Config {
     bcryptCost: 4,
     bcryptMaxImportCost: 14,
     maxRequestBytes: 64 * 1024,
+    maxConnections: 1024,
     shutdownGraceSeconds: 25,
     codes: {
       email: { length: 6, expirySeconds: 600 },

@@ -27,6 +27,8 @@ export interface Config {
   /** Highest bcrypt cost accepted in an imported hash, and verified in a stored one. */
   bcryptMaxImportCost: number;
   maxRequestBytes: number;
+  /** Open client connections at most (further ones are closed when accepted). */
+  maxConnections: number;
   /** On SIGTERM/SIGINT: how long requests in flight may take before their connections are cut. */
   shutdownGraceSeconds: number;
   codes: {

@@ -69,6 +69,7 @@ export function loadConfig(env: Env = process.env): Config {
     bcryptCost: int(env, "ROSTER_BCRYPT_COST", 12, 4, 31),
     bcryptMaxImportCost: int(env, "ROSTER_BCRYPT_MAX_IMPORT_COST", 14, 4, 20),
     maxRequestBytes: int(env, "ROSTER_MAX_REQUEST_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
+    maxConnections: int(env, "ROSTER_MAX_CONNECTIONS", 1024, 1, 1_000_000),
     shutdownGraceSeconds: int(env, "ROSTER_SHUTDOWN_GRACE_SECONDS", 25, 0, 3600),
     codes: {
       email: codeSettings(env, "ROSTER_EMAIL"),

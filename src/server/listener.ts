@@ -10,6 +10,11 @@ import type { NodeRequest, NodeResponse } from "./interceptors/logging.js";
 const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
 
 export interface ListenerLimits {
+  /**
+   * Open connections at most; further ones are closed as soon as they are accepted. Each costs
+   * socket and parser buffers (an HTTP/2 session up to `h2MaxConcurrentStreams` requests).
+   */
+  maxConnections: number;
   /** A connection that sends nothing for this long is closed. */
   firstByteTimeoutMs: number;
   /** HTTP/1.1: time to receive the complete request headers. */
@@ -25,6 +30,8 @@ export interface ListenerLimits {
   /** HTTP/2: a session without any traffic for this long is closed. */
   h2IdleTimeoutMs: number;
   h2MaxConcurrentStreams: number;
+  /** HTTP/2: largest header block a client may send (SETTINGS_MAX_HEADER_LIST_SIZE); as HTTP/1.1's limit. */
+  h2MaxHeaderListBytes: number;
   /** Graceful close: how long in-flight requests may take before their connections are destroyed. */
   closeGraceMs: number;
   /**
@@ -36,6 +43,7 @@ export interface ListenerLimits {
 }
 
 export const defaultListenerLimits: ListenerLimits = {
+  maxConnections: 1024,
   firstByteTimeoutMs: 10_000,
   headersTimeoutMs: 20_000,
   requestTimeoutMs: 60_000,
@@ -44,6 +52,7 @@ export const defaultListenerLimits: ListenerLimits = {
   timeoutCheckIntervalMs: 1_000,
   h2IdleTimeoutMs: 120_000,
   h2MaxConcurrentStreams: 100,
+  h2MaxHeaderListBytes: 16 * 1024,
   closeGraceMs: 25_000,
   drainNoticeMs: 500,
 };
@@ -82,6 +91,19 @@ export function handOffToHttp1(server: http.Server, socket: net.Socket, peeked: 
   socket.resume();
 }
 
+/**
+ * Node 20 does not clear a session's idle timer when the session is destroyed (its own
+ * `setTimeout(0)` on destroy is skipped once the session counts as destroyed), so every closed
+ * session — with its socket, streams and nghttp2 buffers — stays reachable until the timer fires,
+ * `h2IdleTimeoutMs` later. Under a flood of short connections that is hundreds of megabytes.
+ * The timer is stored under a symbol described "timeout"; if a later Node has none, nothing to do.
+ */
+function releaseIdleTimer(session: http2.Http2Session): void {
+  const key = Object.getOwnPropertySymbols(session).find((sym) => sym.description === "timeout");
+  const timer = key === undefined ? undefined : (session as unknown as Record<symbol, unknown>)[key];
+  if (timer && typeof timer === "object") clearTimeout(timer as NodeJS.Timeout);
+}
+
 export async function listen(
   host: string,
   port: number,
@@ -107,7 +129,10 @@ export async function listen(
     },
   );
   h1.maxRequestsPerSocket = limits.maxRequestsPerSocket;
-  const h2 = http2.createServer({ settings: { maxConcurrentStreams: limits.h2MaxConcurrentStreams } }, handler);
+  const h2 = http2.createServer(
+    { settings: { maxConcurrentStreams: limits.h2MaxConcurrentStreams, maxHeaderListSize: limits.h2MaxHeaderListBytes } },
+    handler,
+  );
   // Without a timeout an idle HTTP/2 session lives forever; on timeout the session is destroyed.
   h2.setTimeout(limits.h2IdleTimeoutMs);
 
@@ -131,6 +156,7 @@ export async function listen(
     session.once("close", () => {
       sessions.delete(session);
       noticed.delete(session);
+      releaseIdleTimer(session);
     });
     if (closing) notice(session);
   });
@@ -167,6 +193,7 @@ export async function listen(
     socket.on("data", onData);
   });
 
+  tcp.maxConnections = limits.maxConnections;
   await new Promise<void>((resolve, reject) => {
     tcp.once("error", reject);
     tcp.listen(port, host, () => {
