@@ -6,6 +6,7 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { DomainError, Errors, type ErrorKind } from "../domain/errors.js";
 import { ErrorDetailSchema } from "../gen/zitadel/message_pb.js";
+import { DatabaseUnavailable } from "../store/pg-errors.js";
 
 const codeOfKind: Record<ErrorKind, Code> = {
   InvalidArgument: Code.InvalidArgument,
@@ -81,6 +82,7 @@ export function internalConnectError(): ConnectError {
 export function toConnectError(err: unknown): ConnectError | undefined {
   if (err instanceof DomainError) return connectErrorFromDomain(err);
   if (err instanceof ConnectError) return withWellFormedMessage(err);
+  if (err instanceof DatabaseUnavailable) return connectErrorFromDomain(Errors.databaseUnavailable());
   return undefined;
 }
 
