@@ -100,8 +100,11 @@ describe("ListOrganizations", () => {
       assert.equal(listed(res).length, names.size);
     });
 
-    test("a value holding NUL matches nothing", async () => {
-      assert.deepEqual(listed(await search(byName({ nameQuery: { name: "a\u0000", method: "TEXT_QUERY_METHOD_CONTAINS" } }))), []);
+    test("a value holding NUL is refused as a field violation naming the field, before any SQL", async () => {
+      const res = await search(byName({ nameQuery: { name: "a\u0000", method: "TEXT_QUERY_METHOD_CONTAINS" } }));
+      assert.equal(res.status, 400);
+      assert.equal(res.body.code, 3);
+      assert.match(res.body.message, /OrganizationNameQuery\.Name: value must not contain NUL characters$/);
     });
 
     test("field rules: an empty query, an empty name, an undefined state", async () => {

@@ -161,9 +161,16 @@ describe("ListUsers", () => {
       assert.deepEqual(who(await list({ queries: [{ emailQuery: { emailAddress: "" } }] })), ["admin"]);
     });
 
-    test("a value holding NUL matches nothing", async () => {
-      assert.deepEqual(who(await list(inLists({ userNameQuery: { userName: "a\u0000", method: "TEXT_QUERY_METHOD_CONTAINS" } }))), []);
-      assert.deepEqual(who(await list(inLists({ inUserIdsQuery: { userIds: ["\u0000", ID(1)] } }))), [1]);
+    test("a value holding NUL is refused as a field violation naming the field, before any SQL", async () => {
+      for (const [query, field] of [
+        [{ userNameQuery: { userName: "a\u0000", method: "TEXT_QUERY_METHOD_CONTAINS" } }, /UserNameQuery\.UserName: value must not contain NUL characters$/],
+        [{ inUserIdsQuery: { userIds: ["\u0000", ID(1)] } }, /InUserIDQuery\.UserIds\[0\]: value must not contain NUL characters$/],
+      ] as const) {
+        const res = await list(inLists(query));
+        assert.equal(res.status, 400, JSON.stringify(res.body));
+        assert.equal(res.body.code, 3);
+        assert.match(res.body.message, field);
+      }
     });
   });
 
