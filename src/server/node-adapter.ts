@@ -1,7 +1,8 @@
 /**
  * The Node request handler for everything that comes over HTTP as RPC: gRPC, gRPC-web (binary
  * and text) and Connect. One connect router, so one set of interceptors, serves all of them;
- * each procedure's handler checks binary bodies first (decode-check.ts).
+ * each procedure's handler decodes bodies first (decode-check.ts) and records the status sent
+ * (rpc-status-record.ts); connect's bodiless refusals get the protocol's error form.
  */
 import { Code, ConnectError, createConnectRouter, type ConnectRouter, type ConnectRouterOptions, type ContextValues } from "@connectrpc/connect";
 import type { UniversalHandler, UniversalServerResponse } from "@connectrpc/connect/protocol";

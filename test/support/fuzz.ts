@@ -261,7 +261,8 @@ function mutateJson(rng: Rng, root: JsonObject): { root: JsonValue; what: string
     case 3: {
       const target = current !== null && typeof current === "object" && !Array.isArray(current) ? path : [];
       const obj = getAt(root, target) as JsonObject;
-      obj[`fuzz_${rng.int(1000)}`] = rng.chance(0.3) ? deepNesting(rng) : rng.pick(NASTY_VALUES);
+      // a copy: the shared table must not change (replays) nor end up inside itself (cycles)
+      obj[`fuzz_${rng.int(1000)}`] = rng.chance(0.3) ? deepNesting(rng) : structuredClone(rng.pick(NASTY_VALUES));
       return { root, what: `unknown field in ${target.join(".") || "<root>"}` };
     }
     case 4:
