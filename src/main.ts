@@ -38,8 +38,7 @@ async function main(command: string): Promise<void> {
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) {
-      logger.warn({ signal }, "second signal: exiting without waiting for requests in flight");
-      dieBy(signal, logger);
+      dieBy(signal, logger, (log) => log.warn({ signal }, "second signal: exiting without waiting for requests in flight"));
       return;
     }
     stopping = true;
@@ -48,8 +47,7 @@ async function main(command: string): Promise<void> {
       ({ runningHashes }) => {
         if (runningHashes === 0) process.exit(0);
         // A normal exit waits for libuv's threads, and so for every bcrypt still computing.
-        logger.warn({ runningHashes }, "exiting while password hashing is still running");
-        dieBy(signal, logger);
+        dieBy(signal, logger, (log) => log.warn({ runningHashes }, "exiting while password hashing is still running"));
       },
       (err: unknown) => {
         logger.error({ err }, "shutdown failed");
@@ -65,15 +63,17 @@ async function main(command: string): Promise<void> {
 
 /**
  * Ends the process at once, as the signal's default action does (the exit status says "killed by
- * SIGTERM"), without waiting for native work such as bcrypt on libuv's thread pool.
+ * SIGTERM"), without waiting for native work such as bcrypt on libuv's thread pool. Lines queued
+ * in the asynchronous log are written first, then `lastWords` synchronously: a signal never emits
+ * the "exit" event on which the log would flush itself.
  */
-function dieBy(signal: NodeJS.Signals, logger: Logger): never {
-  // pino writes asynchronously and flushes on "exit", which a signal never emits
+function dieBy(signal: NodeJS.Signals, logger: Logger, lastWords: (log: Logger) => void): never {
   try {
     (logger as unknown as Record<symbol, { flushSync?: () => void } | undefined>)[pino.symbols.streamSym]?.flushSync?.();
   } catch {
-    // nothing more can be done about the log
+    // a write in progress; what is queued behind it may be lost
   }
+  lastWords(createLogger(logger.level, { sync: true }));
   process.removeAllListeners(signal);
   process.kill(process.pid, signal);
   // the default action ends the process before this line runs; just in case it does not:
