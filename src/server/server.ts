@@ -1,6 +1,6 @@
 /**
  * Starts the protocol edge: one port; RPC paths (`/<package>.<Service>/…`) go to the RPC handler,
- * everything else to the REST gateway.
+ * `/ui/…` to the pages, everything else to the REST gateway.
  */
 import type { Logger } from "pino";
 import type { Config } from "../config/config.js";
@@ -11,6 +11,7 @@ import { createGateway } from "./gateway.js";
 import type { Authenticate } from "./interceptors/auth.js";
 import { trackRequest, type NodeRequest, type NodeResponse } from "./interceptors/logging.js";
 import { defaultListenerLimits, listen, type ListenerLimits } from "./listener.js";
+import { createUiHandler, isUiPath } from "./static-ui.js";
 
 export type { Authenticate, AuthHeaders } from "./interceptors/auth.js";
 export type { ServiceRegistration } from "./connect.js";
@@ -49,6 +50,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     maxRequestBytes: deps.config.maxRequestBytes,
   });
   const rpcPrefixes = deps.services.map((s) => `/${s.service.typeName}/`);
+  const ui = createUiHandler({ root: deps.config.uiDir, logger });
 
   const handler = (req: NodeRequest, res: NodeResponse): void => {
     try {
@@ -56,6 +58,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
       if (originPolicy && handleCors(originPolicy, req, res)) return;
       const path = req.url ?? "/";
       if (rpcPrefixes.some((prefix) => path.startsWith(prefix))) rpcHandler(req, res);
+      else if (isUiPath(path)) ui(req, res);
       else gateway(req, res);
     } catch (err) {
       // Last line of defence: a bad request must never take the process down.
