@@ -293,7 +293,9 @@ describe("PasswordReset and SetPassword", () => {
   });
 
   describe("expiry", () => {
-    test("an expired reset code → FAILED_PRECONDITION CODE-QvUQ4P, nothing recorded", async () => {
+    // What an expired code does is tested on the domain's clock (test/domain/set-password.test.ts);
+    // here only that the configured lifetime reaches the stored code.
+    test("ROSTER_PASSWORD_RESET_CODE_EXPIRY_SECONDS sets a reset code's lifetime", async () => {
       const short = await startTestRoster({ ROSTER_PASSWORD_RESET_CODE_EXPIRY_SECONDS: "1" });
       const shortInspector = await openInspector(short.databaseUrl);
       try {
@@ -302,20 +304,6 @@ describe("PasswordReset and SetPassword", () => {
         assertOk(res);
         const stored = await shortInspector.code(w.ada.id, "password_reset");
         assert.equal(stored!.expiresAt.getTime() - stored!.createdAt.getTime(), 1000);
-        await new Promise((r) => setTimeout(r, 1200));
-        const before = (await shortInspector.user(w.ada.id))!.sequence;
-        const late = await rest(short, "POST", `/v2/users/${w.ada.id}/password`, {
-          token: w.ada.token,
-          body: { newPassword: { password: NEW_PASSWORD }, verificationCode: res.body.verificationCode },
-        });
-        assertError(late, 400, GRPC.FAILED_PRECONDITION, "CODE-QvUQ4P");
-        const wrongLate = await rest(short, "POST", `/v2/users/${w.ada.id}/password`, {
-          token: w.ada.token,
-          body: { newPassword: { password: NEW_PASSWORD }, verificationCode: "ZZZZZ9" },
-        });
-        assertError(wrongLate, 400, GRPC.FAILED_PRECONDITION, "CODE-QvUQ4P");
-        assert.equal((await shortInspector.user(w.ada.id))!.sequence, before);
-        assert.equal((await shortInspector.code(w.ada.id, "password_reset"))?.failedAttempts, 0);
       } finally {
         await shortInspector.close();
         await short.close();

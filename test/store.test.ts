@@ -13,7 +13,7 @@ import { openDatabase, type OpenedDatabase } from "../src/store/database.js";
 import { createStore } from "../src/store/kysely-store.js";
 import { migrateToLatest } from "../src/store/migrate.js";
 import type { Database } from "../src/store/schema.js";
-import { OrgConflict, UsernameConflict, type Store, type UserRecord } from "../src/domain/store.js";
+import type { Store, UserRecord } from "../src/domain/store.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
 
 function newUser(overrides: Partial<UserRecord> = {}): UserRecord {
@@ -102,196 +102,66 @@ describe("store", () => {
     }
   });
 
-  test("a user round-trips, locks and updates", async () => {
-    const user = newUser({ passwordHash: "$2b$10$abc", passwordChangedAt: new Date("2024-05-02T00:00:00.456Z") });
-    await store.transaction((tx) => tx.insertUser(user));
-    assert.deepEqual(await store.read.getUser(user.id), user);
-    assert.equal(await store.read.getUser("missing"), undefined);
+  // The behaviour every store shares is the store contract (test/support/store-contract.ts, run
+  // against PostgreSQL by test/store-contract-postgres.test.ts). What follows is PostgreSQL's own:
+  // columns no interface shows, and locks that hold across connections and processes.
 
-    const updated = await store.transaction(async (tx) => {
-      const locked = await tx.lockUser(user.id);
-      assert.ok(locked);
-      const next: UserRecord = { ...locked, givenName: "Augusta", sequence: locked.sequence + 1, changedAt: new Date() };
-      await tx.updateUser(next);
-      return next;
+  test("case-insensitive uniqueness lives in stored folded columns, not in a collation", async () => {
+    await store.transaction(async (tx) => {
+      await tx.insertUser(newUser({ id: "fold-1", username: "Ädä.LOVELACE" }));
+      await tx.insertOrg({ id: "fold-org", name: "ACME STRAẞE", createdAt: new Date() });
     });
-    const stored = await store.read.getUser(user.id);
-    assert.deepEqual(stored, updated);
-    assert.equal(typeof stored?.sequence, "number");
-    assert.equal(stored?.sequence, 2);
+    const user = await opened.db.selectFrom("users").select(["username", "username_folded"]).where("id", "=", "fold-1").executeTakeFirstOrThrow();
+    assert.deepEqual(user, { username: "Ädä.LOVELACE", username_folded: "ädä.lovelace" });
+    const org = await opened.db.selectFrom("organizations").select(["name", "name_folded"]).where("id", "=", "fold-org").executeTakeFirstOrThrow();
+    assert.deepEqual(org, { name: "ACME STRAẞE", name_folded: "acme straße" });
+    const indexes = await sql<{ indexdef: string }>`SELECT indexdef FROM pg_indexes WHERE indexname = 'users_username_folded_live'`.execute(opened.db);
+    assert.match(indexes.rows[0]?.indexdef ?? "", /UNIQUE INDEX .* \(username_folded\) WHERE \(state <> 'deleted'::text\)/);
   });
 
-  test("a failing transaction rolls back", async () => {
-    const user = newUser();
-    await assert.rejects(
-      store.transaction(async (tx) => {
-        await tx.insertUser(user);
-        throw new Error("boom");
-      }),
-      /boom/,
-    );
-    assert.equal(await store.read.getUser(user.id), undefined);
-  });
-
-  test("usernames are unique case-insensitively and free again after deletion", async () => {
-    const ada = newUser({ username: "Ädä.Lovelace" });
-    await store.transaction((tx) => tx.insertUser(ada));
-
-    await assert.rejects(
-      store.transaction((tx) => tx.insertUser(newUser({ username: "äDÄ.lovelace" }))),
-      UsernameConflict,
-    );
-    assert.equal(await store.read.usernameTaken("ÄDÄ.LOVELACE"), true);
-    assert.equal(await store.read.usernameTaken("ÄDÄ.LOVELACE", ada.id), false);
-    assert.equal(await store.read.usernameTaken("someone-else"), false);
-
-    const other = newUser({ username: "other-name" });
-    await store.transaction((tx) => tx.insertUser(other));
-    await assert.rejects(
-      store.transaction((tx) => tx.updateUser({ ...other, username: "ädä.LOVELACE" })),
-      UsernameConflict,
-    );
-    // Changing only the case of one's own name is allowed.
-    await store.transaction((tx) => tx.updateUser({ ...ada, username: "ädä.lovelace" }));
-
-    await store.transaction((tx) => tx.updateUser({ ...ada, state: "deleted" }));
-    assert.equal(await store.read.usernameTaken("Ädä.Lovelace"), false);
-    const successor = newUser({ username: "ÄDÄ.LOVELACE" });
-    await store.transaction((tx) => tx.insertUser(successor));
-    assert.equal((await store.read.getUser(successor.id))?.username, "ÄDÄ.LOVELACE");
-  });
-
-  test("insertUser replaces a deleted user with the same id, never a live one", async () => {
-    const user = newUser({ sequence: 4 });
-    await store.transaction((tx) => tx.insertUser(user));
-    await assert.rejects(store.transaction((tx) => tx.insertUser({ ...user, username: "fresh-name" })), /already exists/);
-
-    await store.transaction((tx) => tx.updateUser({ ...user, state: "deleted", sequence: 5 }));
-    const reborn = newUser({ id: user.id, username: "reborn", sequence: 6, givenName: "New" });
-    await store.transaction((tx) => tx.insertUser(reborn));
-    assert.deepEqual(await store.read.getUser(user.id), reborn);
-  });
-
-  test("updateUser of a missing user fails", async () => {
-    await assert.rejects(store.transaction((tx) => tx.updateUser(newUser())), /does not exist/);
-  });
-
-  test("events append in order and a duplicate sequence is rejected", async () => {
+  test("int8 columns come back as numbers (sequence) and decimal strings (position)", async () => {
+    const big = 2 ** 40 + 1;
     const id = randomUUID();
-    const at = new Date("2024-05-03T12:00:00.789Z");
-    const event = (sequence: number) => ({
-      aggregateType: "user" as const,
-      aggregateId: id,
-      sequence,
-      type: "user.human.profile.changed",
-      payload: { givenName: { old: "A", new: `B${sequence}` }, list: [1, 2] },
-      actorId: "actor",
-      orgId: "org-1",
-      createdAt: at,
+    await store.transaction(async (tx) => {
+      await tx.insertUser(newUser({ id, sequence: big }));
+      await tx.appendEvents([{ aggregateType: "user", aggregateId: id, sequence: big, type: "t", payload: {}, actorId: "", orgId: "o", createdAt: new Date() }]);
     });
-    await store.transaction((tx) => tx.appendEvents([event(1), event(2)]));
-    await store.transaction((tx) => tx.appendEvents([]));
-    await assert.rejects(store.transaction((tx) => tx.appendEvents([event(3), event(2)])));
-
-    const listed = await store.read.listEvents(id);
-    assert.deepEqual(
-      listed.map(({ position: _p, ...rest }) => rest),
-      [event(1), event(2)],
-    );
-    assert.ok(BigInt(listed[1]!.position) > BigInt(listed[0]!.position));
+    assert.equal((await store.read.getUser(id))?.sequence, big);
+    const [event] = await store.read.listEvents(id);
+    assert.equal(event?.sequence, big);
+    assert.match(event?.position ?? "", /^[1-9][0-9]*$/);
   });
 
-  test("codes are put, replaced, counted and deleted; notifications queue", async () => {
+  test("a notification row starts pending, unattempted and due at its creation", async () => {
     const userId = randomUUID();
-    const code = {
-      userId,
-      purpose: "email" as const,
-      hash: randomBytes(32),
-      createdAt: new Date("2024-05-04T00:00:00.000Z"),
-      expiresAt: new Date("2024-05-04T01:00:00.000Z"),
-      failedAttempts: 0,
-      delivery: "sent" as const,
-      urlTemplate: "https://x.test/verify?code={{.Code}}",
-    };
-    await store.transaction((tx) => tx.putCode(code));
-    assert.deepEqual(await store.read.getCode(userId, "email"), code);
-    assert.equal(await store.read.getCode(userId, "phone"), undefined);
-
-    const replacement = { ...code, hash: randomBytes(32), delivery: "returned" as const, urlTemplate: null, failedAttempts: 2 };
-    await store.transaction((tx) => tx.putCode(replacement));
-    assert.deepEqual(await store.read.getCode(userId, "email"), replacement);
-
-    await store.transaction((tx) => tx.setCodeFailedAttempts(userId, "email", 3));
-    assert.equal((await store.read.getCode(userId, "email"))?.failedAttempts, 3);
-
-    await store.transaction((tx) => tx.deleteCode(userId, "email"));
-    assert.equal(await store.read.getCode(userId, "email"), undefined);
-
+    const createdAt = new Date("2024-05-04T00:00:00.000Z");
     const payload = randomBytes(48);
     await store.transaction((tx) =>
-      tx.insertNotification({ userId, channel: "email", recipient: "a@b.test", purpose: "email", encryptedPayload: payload, createdAt: new Date() }),
+      tx.insertNotification({ userId, channel: "email", recipient: "a@b.test", purpose: "email", encryptedPayload: payload, createdAt }),
     );
     const rows = await opened.db.selectFrom("notifications").selectAll().where("user_id", "=", userId).execute();
     assert.equal(rows.length, 1);
     assert.equal(rows[0]!.status, "pending");
     assert.equal(rows[0]!.attempts, 0);
+    assert.deepEqual(rows[0]!.next_attempt_at, createdAt);
+    assert.equal(rows[0]!.last_error, null);
     assert.deepEqual(rows[0]!.encrypted_payload, payload);
   });
 
-  test("organizations conflict on id and on case-folded name", async () => {
-    const org = { id: randomUUID(), name: "Acme Straße", createdAt: new Date("2024-05-05T00:00:00.000Z") };
-    await store.transaction((tx) => tx.insertOrg(org));
-    assert.deepEqual(await store.read.getOrg(org.id), org);
-    assert.equal(await store.read.getOrg("missing"), undefined);
-    await assert.rejects(store.transaction((tx) => tx.insertOrg({ ...org, name: "Other" })), OrgConflict);
-    await assert.rejects(store.transaction((tx) => tx.insertOrg({ ...org, id: randomUUID(), name: "ACME STRASSE".replace("SS", "ẞ") })), OrgConflict);
-  });
-
-  test("memberships merge roles per scope and can be deleted", async () => {
-    const userId = randomUUID();
-    await store.transaction(async (tx) => {
-      await tx.addMembership({ userId, scope: "instance", roles: ["IAM_OWNER"] });
-      await tx.addMembership({ userId, scope: "instance", roles: ["IAM_OWNER", "IAM_USER_MANAGER", "IAM_USER_MANAGER"] });
-      await tx.addMembership({ userId, scope: "org-1", roles: ["ORG_OWNER"] });
-    });
-    assert.deepEqual(await store.read.getMemberships(userId), [
-      { userId, scope: "instance", roles: ["IAM_OWNER", "IAM_USER_MANAGER"] },
-      { userId, scope: "org-1", roles: ["ORG_OWNER"] },
-    ]);
-    await store.transaction((tx) => tx.deleteMemberships(userId));
-    assert.deepEqual(await store.read.getMemberships(userId), []);
-  });
-
-  test("tokens are found by hash", async () => {
-    const token = { id: randomUUID(), userId: "u1", hash: randomBytes(32), expiresAt: null, revokedAt: null, createdAt: new Date("2024-05-06T00:00:00.000Z") };
-    await store.transaction((tx) => tx.insertToken(token));
-    assert.deepEqual(await store.read.findTokenByHash(token.hash), token);
-    assert.equal(await store.read.findTokenByHash(randomBytes(32)), undefined);
-  });
-
-  test("settings keep the first value written", async () => {
-    assert.equal(await store.read.getSetting("default_org_id"), undefined);
-    const results = await Promise.all(
-      ["a", "b", "c", "d"].map((v) => store.transaction((tx) => tx.putSettingIfAbsent("default_org_id", v))),
-    );
-    const stored = await store.read.getSetting("default_org_id");
-    assert.ok(stored);
-    assert.deepEqual(results, [stored, stored, stored, stored]);
-  });
-
-  test("withAdvisoryLock serialises its holders", async () => {
-    await store.transaction((tx) => tx.putSettingIfAbsent("counter", "0"));
-    // Read, pause, write: without mutual exclusion the increments would overwrite each other.
-    await Promise.all(
-      Array.from({ length: 8 }, () =>
-        store.withAdvisoryLock(4242, async (tx) => {
-          const value = Number(await tx.getSetting("counter"));
-          await new Promise((r) => setTimeout(r, 5));
-          await opened.db.updateTable("settings").set({ value: String(value + 1) }).where("key", "=", "counter").execute();
-        }),
-      ),
-    );
-    assert.equal(await store.read.getSetting("counter"), "8");
+  test("withAdvisoryLock holds a PostgreSQL advisory lock that other connections see", async () => {
+    const other = new pg.Client({ connectionString: opened.url });
+    await other.connect();
+    try {
+      const tryLock = async () =>
+        (await other.query<{ ok: boolean }>("SELECT pg_try_advisory_lock($1::bigint) AS ok", [4343])).rows[0]!.ok;
+      await store.withAdvisoryLock(4343, async () => {
+        assert.equal(await tryLock(), false);
+      });
+      assert.equal(await tryLock(), true);
+      await other.query("SELECT pg_advisory_unlock($1::bigint)", [4343]);
+    } finally {
+      await other.end();
+    }
   });
 
   test("50 concurrent lock-increment-append transactions from two pools lose nothing", async () => {

@@ -146,6 +146,7 @@ export interface UserStore {
   updateUser(user: UserRecord): Promise<void>;
   /** Stores a metadata entry of the user under its key, replacing an earlier value. */
   setMetadata(userId: string, key: string, value: Buffer): Promise<void>;
+  /** The user's entries ordered by key, in code point order. */
   getMetadata(userId: string): Promise<{ key: string; value: Buffer }[]>;
   /** Removes everything a deleted user leaves behind: metadata, codes, pending notifications, memberships, tokens. */
   purgeUserData(userId: string): Promise<void>;
@@ -173,6 +174,7 @@ export interface OrgStore {
   getOrg(id: string): Promise<OrgRecord | undefined>;
   /** Throws OrgConflict when the id or the case-folded name is taken. */
   insertOrg(org: OrgRecord): Promise<void>;
+  /** The user's memberships ordered by scope, in code point order. */
   getMemberships(userId: string): Promise<MembershipRecord[]>;
   /** Adds roles to the user's membership on the scope (creating it). */
   addMembership(m: MembershipRecord): Promise<void>;
@@ -202,7 +204,11 @@ export type StoreReader = Pick<
 >;
 
 export interface Store {
-  /** Runs `fn` in one transaction (READ COMMITTED + row locks); commits if it returns, rolls back if it throws. */
+  /**
+   * Runs `fn` in one transaction (READ COMMITTED + row locks); commits if it returns, rolls back if
+   * it throws. An operation that fails aborts the transaction: later operations in it fail, and it
+   * rolls back with an error even if `fn` caught the failure. The handle is dead once it ended.
+   */
   transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
   /** Non-transactional reads (each its own statement); writes and locks need `transaction`. */
   read: StoreReader;

@@ -3,7 +3,16 @@ import type { SetHumanPhone } from "../gen/zitadel/user/v2/phone_pb.js";
 import type { Password, HashedPassword, SetPassword } from "../gen/zitadel/user/v2/password_pb.js";
 import type { SetHumanProfile } from "../gen/zitadel/user/v2/user_pb.js";
 import type { AddHumanUserRequest } from "../gen/zitadel/user/v2/user_service_pb.js";
-import type { EmailInput, NewPassword, PasswordInput, PasswordVerification, PhoneInput, ProfileInput } from "../domain/users/inputs.js";
+import type {
+  EmailInput,
+  EmailVerification,
+  NewPassword,
+  PasswordInput,
+  PasswordVerification,
+  PhoneInput,
+  PhoneVerification,
+  ProfileInput,
+} from "../domain/users/inputs.js";
 import type { AddHumanUserInput, NewUserOrgInput } from "../domain/users/add-human.js";
 
 /** Proto request parts → plain domain inputs. */
@@ -19,28 +28,43 @@ export function profileInput(p: SetHumanProfile): ProfileInput {
   };
 }
 
-export function emailInput(e: SetHumanEmail): EmailInput {
-  const v = e.verification;
-  return {
-    email: e.email,
-    verification:
-      v.case === "sendCode"
-        ? { kind: "send", urlTemplate: v.value.urlTemplate }
-        : v.case === "returnCode"
-          ? { kind: "return" }
-          : v.case === "isVerified"
-            ? { kind: "verified", value: v.value }
-            : { kind: "none" },
-  };
+/**
+ * The `verification` oneof of SetHumanEmail and SetEmailRequest (same members);
+ * ResendEmailCodeRequest and SendEmailCodeRequest have the same without `is_verified`.
+ */
+export function emailVerification<V extends SetHumanEmail["verification"]>(v: V): EmailVerificationOf<V> {
+  return (
+    v.case === "sendCode"
+      ? { kind: "send", urlTemplate: v.value.urlTemplate }
+      : v.case === "returnCode"
+        ? { kind: "return" }
+        : v.case === "isVerified"
+          ? { kind: "verified", value: v.value }
+          : { kind: "none" }
+  ) as EmailVerificationOf<V>;
 }
 
-export function phoneInput(p: SetHumanPhone): PhoneInput {
-  const v = p.verification;
-  return {
-    phone: p.phone,
-    verification:
-      v.case === "sendCode" ? { kind: "send" } : v.case === "returnCode" ? { kind: "return" } : v.case === "isVerified" ? { kind: "verified" } : { kind: "none" },
-  };
+/** A oneof without `is_verified` maps to a verification that cannot be `verified`. */
+type EmailVerificationOf<V> = V extends { case: "isVerified" } ? EmailVerification : Exclude<EmailVerification, { kind: "verified" }>;
+
+/** SetHumanEmail, or the same fields of SetEmailRequest. */
+export function emailInput(e: Pick<SetHumanEmail, "email" | "verification">): EmailInput {
+  return { email: e.email, verification: emailVerification(e.verification) };
+}
+
+/** The `verification` oneof of SetHumanPhone and SetPhoneRequest; ResendPhoneCodeRequest's lacks `is_verified`. */
+export function phoneVerification<V extends SetHumanPhone["verification"]>(v: V): PhoneVerificationOf<V> {
+  return (
+    v.case === "sendCode" ? { kind: "send" } : v.case === "returnCode" ? { kind: "return" } : v.case === "isVerified" ? { kind: "verified" } : { kind: "none" }
+  ) as PhoneVerificationOf<V>;
+}
+
+/** A oneof without `is_verified` maps to a verification that cannot be `verified`. */
+type PhoneVerificationOf<V> = V extends { case: "isVerified" } ? PhoneVerification : Exclude<PhoneVerification, { kind: "verified" }>;
+
+/** SetHumanPhone, or the same fields of SetPhoneRequest. */
+export function phoneInput(p: Pick<SetHumanPhone, "phone" | "verification">): PhoneInput {
+  return { phone: p.phone, verification: phoneVerification(p.verification) };
 }
 
 export function newPasswordInput(

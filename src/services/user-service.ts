@@ -4,21 +4,32 @@ import {
   AddHumanUserResponseSchema,
   GetUserByIDResponseSchema,
   PasswordResetResponseSchema,
+  RemovePhoneResponseSchema,
+  ResendEmailCodeResponseSchema,
+  ResendPhoneCodeResponseSchema,
+  SendEmailCodeResponseSchema,
+  SetEmailResponseSchema,
+  SetPhoneResponseSchema,
   SetPasswordResponseSchema,
   UpdateHumanUserResponseSchema,
   UserService,
+  VerifyEmailResponseSchema,
+  VerifyPhoneResponseSchema,
   type AddHumanUserRequest,
 } from "../gen/zitadel/user/v2/user_service_pb.js";
 import { NotificationType } from "../gen/zitadel/user/v2/password_pb.js";
 import type { DomainDeps } from "../domain/deps.js";
 import { addHumanUser, resolveNewUserOrg } from "../domain/users/add-human.js";
+import { resendEmailCode, sendEmailCode, setEmail, verifyEmail } from "../domain/users/email-commands.js";
 import { getUserById } from "../domain/users/get-user.js";
 import { passwordReset, type PasswordResetMedium } from "../domain/users/password-reset.js";
+import { removePhone, resendPhoneCode, setPhone, verifyPhone } from "../domain/users/phone-commands.js";
 import { setPassword } from "../domain/users/set-password.js";
 import { updateHumanUser } from "../domain/users/update-human.js";
 import { detailsToProto, ifMatchOf, setEtag, userToProto } from "./mapping.js";
 import { principalOf } from "./request-context.js";
 import { addHumanInput, newUserOrgInput, emailInput, newPasswordInput, passwordInput, passwordVerification, phoneInput, profileInput } from "./user-inputs.js";
+import { emailVerification, phoneVerification } from "./user-inputs.js";
 
 /**
  * The permission check that precedes the field rules (auth.md §5, contract.md §7): AddHumanUser
@@ -105,6 +116,57 @@ export function createUserService(deps: DomainDeps): Partial<ServiceImpl<typeof 
       });
       setEtag(ctx, result.details);
       return create(SetPasswordResponseSchema, { details: detailsToProto(result.details) });
+    },
+
+    async setEmail(req, ctx) {
+      const result = await setEmail(deps, principalOf(ctx), { userId: req.userId, ...emailInput(req), ifMatch: ifMatchOf(ctx) });
+      setEtag(ctx, result.details);
+      return create(SetEmailResponseSchema, { details: detailsToProto(result.details), verificationCode: result.verificationCode });
+    },
+
+    async resendEmailCode(req, ctx) {
+      const input = { userId: req.userId, delivery: emailVerification(req.verification), ifMatch: ifMatchOf(ctx) };
+      const result = await resendEmailCode(deps, principalOf(ctx), input);
+      setEtag(ctx, result.details);
+      return create(ResendEmailCodeResponseSchema, { details: detailsToProto(result.details), verificationCode: result.verificationCode });
+    },
+
+    async sendEmailCode(req, ctx) {
+      const input = { userId: req.userId, delivery: emailVerification(req.verification), ifMatch: ifMatchOf(ctx) };
+      const result = await sendEmailCode(deps, principalOf(ctx), input);
+      setEtag(ctx, result.details);
+      return create(SendEmailCodeResponseSchema, { details: detailsToProto(result.details), verificationCode: result.verificationCode });
+    },
+
+    async verifyEmail(req, ctx) {
+      const result = await verifyEmail(deps, principalOf(ctx), { userId: req.userId, code: req.verificationCode, ifMatch: ifMatchOf(ctx) });
+      setEtag(ctx, result.details);
+      return create(VerifyEmailResponseSchema, { details: detailsToProto(result.details) });
+    },
+
+    async setPhone(req, ctx) {
+      const result = await setPhone(deps, principalOf(ctx), { userId: req.userId, ...phoneInput(req), ifMatch: ifMatchOf(ctx) });
+      setEtag(ctx, result.details);
+      return create(SetPhoneResponseSchema, { details: detailsToProto(result.details), verificationCode: result.verificationCode });
+    },
+
+    async removePhone(req, ctx) {
+      const result = await removePhone(deps, principalOf(ctx), { userId: req.userId, ifMatch: ifMatchOf(ctx) });
+      setEtag(ctx, result.details);
+      return create(RemovePhoneResponseSchema, { details: detailsToProto(result.details) });
+    },
+
+    async resendPhoneCode(req, ctx) {
+      const input = { userId: req.userId, delivery: phoneVerification(req.verification), ifMatch: ifMatchOf(ctx) };
+      const result = await resendPhoneCode(deps, principalOf(ctx), input);
+      setEtag(ctx, result.details);
+      return create(ResendPhoneCodeResponseSchema, { details: detailsToProto(result.details), verificationCode: result.verificationCode });
+    },
+
+    async verifyPhone(req, ctx) {
+      const result = await verifyPhone(deps, principalOf(ctx), { userId: req.userId, code: req.verificationCode, ifMatch: ifMatchOf(ctx) });
+      setEtag(ctx, result.details);
+      return create(VerifyPhoneResponseSchema, { details: detailsToProto(result.details) });
     },
   };
 }

@@ -2,12 +2,13 @@ import { sql, type Kysely } from "kysely";
 import type { Database } from "./schema.js";
 import type { MembershipRecord } from "../domain/store.js";
 
+/** The user's memberships by scope in code point order, whatever the database's collation. */
 export async function getMemberships(db: Kysely<Database>, userId: string): Promise<MembershipRecord[]> {
   const rows = await db
     .selectFrom("memberships")
     .selectAll()
     .where("user_id", "=", userId)
-    .orderBy("scope")
+    .orderBy(sql`scope COLLATE "C"`)
     .execute();
   return rows.map((r) => ({ userId: r.user_id, scope: r.scope, roles: r.roles }));
 }

@@ -2,8 +2,11 @@
  * The Store (src/domain/store.ts) in memory: the same interfaces as the PostgreSQL store, for fast
  * command tests. Transactions run one at a time on a private copy of the data that replaces the
  * committed data when they succeed, so a failing command leaves nothing behind and readers never
- * see uncommitted writes. The shared contract suite (test/store-contract.ts) holds both stores
- * to the same behaviour.
+ * see uncommitted writes. Where PostgreSQL has a behaviour a caller can see, this store copies it:
+ * a failed operation aborts its transaction (later operations fail, and it cannot commit), a
+ * transaction's handle is dead once it ended, event payloads come back as JSON, and lists are
+ * ordered by code point (the PostgreSQL store orders with `COLLATE "C"`). The shared contract
+ * suite (test/support/store-contract.ts) holds both stores to the same behaviour.
  */
 import {
   OrgConflict,
@@ -46,14 +49,39 @@ export interface MemoryStore extends Store {
 }
 
 const fold = (s: string): string => s.toLowerCase();
+/** Code point order, as PostgreSQL's "C" collation compares UTF-8 bytes. */
+const byCodePoint = (a: string, b: string): number => Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
 const codeKey = (userId: string, purpose: string): string => `${userId}\u0000${purpose}`;
 const membershipKey = (userId: string, scope: string): string => `${userId}\u0000${scope}`;
 
-const copyUser = (u: UserRecord): UserRecord => ({ ...u });
-const copyCode = (c: CodeRecord): CodeRecord => ({ ...c, hash: Buffer.from(c.hash) });
-const copyEvent = (e: EventRecord): EventRecord => ({ ...e, payload: structuredClone(e.payload) });
-const copyToken = (t: TokenRecord): TokenRecord => ({ ...t, hash: Buffer.from(t.hash) });
+// Every record crosses the store boundary as a copy (Dates and Buffers included), as rows read
+// from a database are: changing what a call returned, or what was passed in, changes nothing stored.
+const date = (d: Date): Date => new Date(d.getTime());
+const dateOrNull = (d: Date | null): Date | null => (d === null ? null : date(d));
+const copyUser = (u: UserRecord): UserRecord => ({
+  ...u,
+  passwordChangedAt: dateOrNull(u.passwordChangedAt),
+  createdAt: date(u.createdAt),
+  changedAt: date(u.changedAt),
+});
+const copyCode = (c: CodeRecord): CodeRecord => ({ ...c, hash: Buffer.from(c.hash), createdAt: date(c.createdAt), expiresAt: date(c.expiresAt) });
+/** A payload as a jsonb column gives it back: JSON values only (Dates as strings, no undefined). */
+const asJson = (payload: Record<string, unknown>): Record<string, unknown> => JSON.parse(JSON.stringify(payload)) as Record<string, unknown>;
+const copyEvent = (e: EventRecord): EventRecord => ({ ...e, payload: asJson(e.payload), createdAt: date(e.createdAt) });
+const copyToken = (t: TokenRecord): TokenRecord => ({
+  ...t,
+  hash: Buffer.from(t.hash),
+  expiresAt: dateOrNull(t.expiresAt),
+  revokedAt: dateOrNull(t.revokedAt),
+  createdAt: date(t.createdAt),
+});
 const copyMembership = (m: MembershipRecord): MembershipRecord => ({ ...m, roles: [...m.roles] });
+const copyOrg = (o: OrgRecord): OrgRecord => ({ ...o, createdAt: date(o.createdAt) });
+const copyNotification = (n: MemoryNotification): MemoryNotification => ({
+  ...n,
+  encryptedPayload: Buffer.from(n.encryptedPayload),
+  createdAt: date(n.createdAt),
+});
 
 function emptyData(): Data {
   return {
@@ -77,8 +105,8 @@ function cloneData(d: Data): Data {
     events: d.events.map(copyEvent),
     metadata: new Map([...d.metadata].map(([k, v]) => [k, new Map([...v].map(([mk, mv]) => [mk, Buffer.from(mv)]))])),
     codes: new Map([...d.codes].map(([k, v]) => [k, copyCode(v)])),
-    notifications: d.notifications.map((n) => ({ ...n, encryptedPayload: Buffer.from(n.encryptedPayload) })),
-    orgs: new Map([...d.orgs].map(([k, v]) => [k, { ...v }])),
+    notifications: d.notifications.map(copyNotification),
+    orgs: new Map([...d.orgs].map(([k, v]) => [k, copyOrg(v)])),
     memberships: new Map([...d.memberships].map(([k, v]) => [k, copyMembership(v)])),
     tokens: new Map([...d.tokens].map(([k, v]) => [k, copyToken(v)])),
     settings: new Map(d.settings),
@@ -131,7 +159,7 @@ function operations(get: () => Data): StoreTx {
     async getMetadata(userId) {
       const entries = get().metadata.get(userId) ?? new Map<string, Buffer>();
       return [...entries]
-        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .sort(([a], [b]) => byCodePoint(a, b))
         .map(([key, value]) => ({ key, value: Buffer.from(value) }));
     },
     async purgeUserData(userId) {
@@ -176,23 +204,23 @@ function operations(get: () => Data): StoreTx {
     },
     async insertNotification(n) {
       const d = get();
-      d.notifications.push({ ...n, encryptedPayload: Buffer.from(n.encryptedPayload), id: d.nextNotificationId++, status: "pending" });
+      d.notifications.push(copyNotification({ ...n, id: d.nextNotificationId++, status: "pending" }));
     },
 
     async getOrg(id) {
       const o = get().orgs.get(id);
-      return o && { ...o };
+      return o && copyOrg(o);
     },
     async insertOrg(org) {
       const d = get();
       if (d.orgs.has(org.id)) throw new OrgConflict();
       for (const o of d.orgs.values()) if (fold(o.name) === fold(org.name)) throw new OrgConflict();
-      d.orgs.set(org.id, { ...org });
+      d.orgs.set(org.id, copyOrg(org));
     },
     async getMemberships(userId) {
       return [...get().memberships.values()]
         .filter((m) => m.userId === userId)
-        .sort((a, b) => (a.scope < b.scope ? -1 : a.scope > b.scope ? 1 : 0))
+        .sort((a, b) => byCodePoint(a.scope, b.scope))
         .map(copyMembership);
     },
     async addMembership(m) {
@@ -229,6 +257,31 @@ function operations(get: () => Data): StoreTx {
   };
 }
 
+/** What PostgreSQL reports for a statement in a transaction that an earlier failure aborted. */
+const ABORTED = "current transaction is aborted, commands ignored until end of transaction block";
+
+/**
+ * A transaction's handle: once one of its operations failed, every later one fails and the
+ * transaction cannot commit (PostgreSQL's aborted state); once the transaction ended, the handle
+ * refuses every call, so a stray write cannot reach the committed data.
+ */
+function transactionHandle(ops: StoreTx, state: { aborted: boolean; ended: boolean }): StoreTx {
+  const handle: Record<string, unknown> = {};
+  for (const [name, op] of Object.entries(ops) as [string, (...args: unknown[]) => Promise<unknown>][]) {
+    handle[name] = async (...args: unknown[]) => {
+      if (state.ended) throw new Error("Transaction is already committed or rolled back");
+      if (state.aborted) throw new Error(ABORTED);
+      try {
+        return await op(...args);
+      } catch (e) {
+        state.aborted = true;
+        throw e;
+      }
+    };
+  }
+  return handle as unknown as StoreTx;
+}
+
 export function createMemoryStore(): MemoryStore {
   let committed = emptyData();
   let queue: Promise<unknown> = Promise.resolve();
@@ -237,9 +290,15 @@ export function createMemoryStore(): MemoryStore {
   const transaction = <T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> => {
     const run = queue.then(async () => {
       const working = cloneData(committed);
-      const result = await fn(operations(() => working));
-      committed = working;
-      return result;
+      const state = { aborted: false, ended: false };
+      try {
+        const result = await fn(transactionHandle(operations(() => working), state));
+        if (state.aborted) throw new Error("Transaction was rolled back instead of committed: an operation in it failed");
+        committed = working;
+        return result;
+      } finally {
+        state.ended = true;
+      }
     });
     queue = run.catch(() => undefined);
     return run;
@@ -249,7 +308,7 @@ export function createMemoryStore(): MemoryStore {
     transaction,
     read: operations(() => committed),
     withAdvisoryLock: (_key, fn) => transaction(fn),
-    notifications: () => committed.notifications.map((n) => ({ ...n, encryptedPayload: Buffer.from(n.encryptedPayload) })),
+    notifications: () => committed.notifications.map(copyNotification),
     close: async () => undefined,
   };
 }

@@ -299,6 +299,14 @@ const REST_ROUTES: Record<string, RestRoute> = {
   AddHumanUser: { method: "POST", path: () => "/v2/users/human", body: true },
   PasswordReset: { method: "POST", path: (r) => `/v2/users/${encodeURIComponent(String(r.userId))}/password_reset`, body: true },
   SetPassword: { method: "POST", path: (r) => `/v2/users/${encodeURIComponent(String(r.userId))}/password`, body: true },
+  SetEmail: { method: "POST", path: (r) => `/v2/users/${encodeURIComponent(String(r.userId))}/email`, body: true },
+  ResendEmailCode: { method: "POST", path: (r) => `/v2/users/${encodeURIComponent(String(r.userId))}/email/resend`, body: true },
+  SendEmailCode: { method: "POST", path: (r) => `/v2/users/${encodeURIComponent(String(r.userId))}/email/send`, body: true },
+  VerifyEmail: { method: "POST", path: (r) => `/v2/users/${encodeURIComponent(String(r.userId))}/email/verify`, body: true },
+  SetPhone: { method: "POST", path: (r) => `/v2/users/${encodeURIComponent(String(r.userId))}/phone`, body: true },
+  RemovePhone: { method: "DELETE", path: (r) => `/v2/users/${encodeURIComponent(String(r.userId))}/phone`, body: true },
+  ResendPhoneCode: { method: "POST", path: (r) => `/v2/users/${encodeURIComponent(String(r.userId))}/phone/resend`, body: true },
+  VerifyPhone: { method: "POST", path: (r) => `/v2/users/${encodeURIComponent(String(r.userId))}/phone/verify`, body: true },
 };
 
 /** REST through fetch; the body is the request as protobuf JSON, produced by ZITADEL's schema. */

@@ -9,9 +9,10 @@ import type { DomainDeps } from "../../src/domain/deps.js";
 import { DomainError } from "../../src/domain/errors.js";
 import { createPermissionChecker, INSTANCE_SCOPE } from "../../src/domain/permissions.js";
 import type { Principal } from "../../src/domain/principal.js";
-import type { EventRecord, UserRecord } from "../../src/domain/store.js";
+import type { CodePurpose, CodeRecord, EventRecord, MembershipRecord, UserRecord } from "../../src/domain/store.js";
 import { createPasswordHasher } from "../../src/domain/users/password-hash.js";
-import { createMemoryStore, type MemoryStore } from "../../src/store/memory-store.js";
+import { issueCode } from "../../src/domain/users/verification-codes.js";
+import { createMemoryStore, type MemoryNotification, type MemoryStore } from "../../src/store/memory-store.js";
 import { createTestClock, type TestClock } from "./clock.js";
 
 export interface DomainWorld {
@@ -28,11 +29,30 @@ export interface DomainWorld {
   principal(userId: string): Promise<Principal>;
   stored(userId: string): Promise<UserRecord>;
   events(userId: string): Promise<EventRecord[]>;
+  /** Gives the user a pending code of that purpose (replacing one); returns the plain code. */
+  code(userId: string, purpose: CodePurpose, overrides?: Partial<Pick<CodeRecord, "failedAttempts" | "delivery">>): Promise<string>;
+  /** The user's notifications in the outbox, oldest first. */
+  notifications(userId: string): MemoryNotification[];
+  /** Everything stored about one user, to compare before and after a request. */
+  snapshot(userId: string): Promise<UserSnapshot>;
+  /** Asserts that nothing stored about the user changed since `before`. */
+  assertUnchanged(before: UserSnapshot): Promise<void>;
+}
+
+export interface UserSnapshot {
+  userId: string;
+  user: UserRecord | undefined;
+  events: EventRecord[];
+  codes: Record<CodePurpose, CodeRecord | undefined>;
+  metadata: { key: string; value: Buffer }[];
+  memberships: MembershipRecord[];
+  notifications: MemoryNotification[];
 }
 
 export const START = new Date("2026-06-01T12:00:00.000Z");
 
-export async function createDomainWorld(): Promise<DomainWorld> {
+/** A world on an empty in-memory store; `overrides` replace parts of its DomainDeps (e.g. the hasher). */
+export async function createDomainWorld(overrides: Partial<DomainDeps> = {}): Promise<DomainWorld> {
   const store = createMemoryStore();
   const clock = createTestClock(START);
   const deps: DomainDeps = {
@@ -51,7 +71,22 @@ export async function createDomainWorld(): Promise<DomainWorld> {
     },
     passwordPolicy: { minLength: 8, hasLowercase: true, hasUppercase: true, hasNumber: true, hasSymbol: true },
     now: clock.now,
+    ...overrides,
   };
+
+  const snapshot = async (userId: string): Promise<UserSnapshot> => ({
+    userId,
+    user: await store.read.getUser(userId),
+    events: await store.read.listEvents(userId),
+    codes: {
+      email: await store.read.getCode(userId, "email"),
+      phone: await store.read.getCode(userId, "phone"),
+      password_reset: await store.read.getCode(userId, "password_reset"),
+    },
+    metadata: await store.read.getMetadata(userId),
+    memberships: await store.read.getMemberships(userId),
+    notifications: store.notifications().filter((n) => n.userId === userId),
+  });
 
   return {
     deps,
@@ -111,7 +146,55 @@ export async function createDomainWorld(): Promise<DomainWorld> {
       return user;
     },
     events: (userId) => store.read.listEvents(userId),
+    async code(userId, purpose, codeOverrides = {}) {
+      const user = await store.read.getUser(userId);
+      assert.ok(user, `no user ${userId}`);
+      const issued = issueCode(deps, user, purpose, { kind: "return" }, clock.now());
+      await store.transaction((tx) => tx.putCode({ ...issued.record, ...codeOverrides }));
+      return issued.plain;
+    },
+    notifications: (userId) => store.notifications().filter((n) => n.userId === userId),
+    snapshot,
+    async assertUnchanged(before) {
+      assert.deepEqual(await snapshot(before.userId), before, `something of ${before.userId} was written`);
+    },
   };
+}
+
+export const ADA_PASSWORD = "Analytical-1843";
+
+/**
+ * The cast of update-human-user.md §12 on the in-memory store: organizations acme and globex; Ada
+ * (acme, no roles; Ada / Lovelace, nick Countess, language en, female; ada@acme.example verified;
+ * +41795550123 unverified with a pending phone code; password ADA_PASSWORD; sequence 9), Bob
+ * (acme, no roles), Olga (ORG_USER_MANAGER of acme), Gus (ORG_OWNER of globex), Nora (globex, no
+ * roles) and Ian (a machine user, IAM_OWNER).
+ */
+export async function seedExampleCast(w: DomainWorld): Promise<{ adaPhoneCode: string }> {
+  await w.org("acme", "Acme");
+  await w.org("globex", "Globex");
+  await w.user({
+    id: "ada",
+    username: "ada",
+    nickName: "Countess",
+    gender: 1,
+    email: "ada@acme.example",
+    phone: "+41795550123",
+    phoneVerified: false,
+    passwordHash: await w.deps.hasher.hash(ADA_PASSWORD),
+    passwordChangedAt: w.clock.now(),
+    sequence: 9,
+  });
+  const adaPhoneCode = await w.code("ada", "phone");
+  await w.user({ id: "bob", username: "bob", givenName: "Bob", familyName: "Builder", displayName: "Bob Builder" });
+  await w.user({ id: "olga", username: "olga", givenName: "Olga", familyName: "Manager", displayName: "Olga Manager" });
+  await w.grant("olga", "acme", ["ORG_USER_MANAGER"]);
+  await w.user({ id: "gus", orgId: "globex", username: "gus", givenName: "Gus", familyName: "Owner", displayName: "Gus Owner" });
+  await w.grant("gus", "globex", ["ORG_OWNER"]);
+  await w.user({ id: "nora", orgId: "globex", username: "nora" });
+  await w.user({ id: "ian", type: "machine", username: "ian", givenName: "", familyName: "", displayName: "", email: "", machineName: "Ian" });
+  await w.grant("ian", INSTANCE_SCOPE, ["IAM_OWNER"]);
+  return { adaPhoneCode };
 }
 
 export { INSTANCE_SCOPE };
