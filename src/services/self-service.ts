@@ -3,11 +3,13 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import {
   GetPasswordPolicyResponseSchema,
   ResetPasswordWithCodeResponseSchema,
+  VerifyEmailWithCodeResponseSchema,
   type SelfService,
 } from "../gen/roster/selfservice/v1/self_service_pb.js";
 import type { DomainDeps } from "../domain/deps.js";
 import { passwordPolicyForPages } from "../domain/self-service/password-policy.js";
 import { resetPasswordWithCode } from "../domain/self-service/reset-password-with-code.js";
+import { verifyEmailWithCode } from "../domain/self-service/verify-email-with-code.js";
 
 /**
  * roster.selfservice.v1.SelfService: proto ⇄ domain mapping only. Registered without a token
@@ -16,6 +18,11 @@ import { resetPasswordWithCode } from "../domain/self-service/reset-password-wit
  */
 export function createSelfService(deps: DomainDeps): Partial<ServiceImpl<typeof SelfService>> {
   return {
+    async verifyEmailWithCode(req) {
+      await verifyEmailWithCode(deps, { userId: req.userId, code: req.verificationCode });
+      return create(VerifyEmailWithCodeResponseSchema, {});
+    },
+
     async resetPasswordWithCode(req) {
       await resetPasswordWithCode(deps, { userId: req.userId, code: req.verificationCode, newPassword: req.newPassword });
       return create(ResetPasswordWithCodeResponseSchema, {});

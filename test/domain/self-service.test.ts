@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { beforeEach, describe, test } from "node:test";
 import { codeHolderOf } from "../../src/domain/self-service/code-holder.js";
 import { resetPasswordWithCode } from "../../src/domain/self-service/reset-password-with-code.js";
+import { verifyEmailWithCode } from "../../src/domain/self-service/verify-email-with-code.js";
 import type { CodePurpose } from "../../src/domain/store.js";
 import { passwordReset } from "../../src/domain/users/password-reset.js";
 import { updateHumanUser } from "../../src/domain/users/update-human.js";
@@ -28,6 +29,14 @@ beforeEach(async () => {
 async function resetCode(userId: string): Promise<string> {
   const r = await passwordReset(w.deps, await w.principal("olga"), { userId, medium: { kind: "return" } });
   return r.verificationCode!;
+}
+
+async function phoneCode(userId: string): Promise<string> {
+  const r = await updateHumanUser(w.deps, await w.principal("olga"), {
+    userId,
+    phone: { phone: "+41791234567", verification: { kind: "return" } },
+  });
+  return r.phoneCode!;
 }
 
 async function emailCode(userId: string): Promise<string> {
@@ -165,5 +174,75 @@ describe("ResetPasswordWithCode", () => {
     await rejectsWith(resetPasswordWithCode({ ...w.deps, hasher }, { userId: "ada", code: "WRONG1", newPassword: NEW_PASSWORD }), "CODE-woT0xc");
     await rejectsWith(resetPasswordWithCode({ ...w.deps, hasher }, { userId: "bob", code: "WRONG1", newPassword: NEW_PASSWORD }), "COMMAND-2M9fs");
     assert.equal(hashes, 0);
+  });
+});
+
+describe("VerifyEmailWithCode", () => {
+  test("the right code verifies the address; the event names the user as actor; the code is used up", async () => {
+    const code = await emailCode("ada");
+    assert.equal((await w.stored("ada")).emailVerified, false);
+    const before = (await w.stored("ada")).sequence;
+    const r = await verifyEmailWithCode(w.deps, { userId: "ada", code });
+    assert.equal(r.details.sequence, before + 1);
+    assert.equal((await w.stored("ada")).emailVerified, true);
+    const last = (await w.events("ada")).at(-1)!;
+    assert.equal(last.type, "user.human.email.verified");
+    assert.equal(last.actorId, "ada");
+    await rejectsWith(verifyEmailWithCode(w.deps, { userId: "ada", code }), "COMMAND-eis9R");
+    assert.equal((await w.stored("ada")).sequence, before + 1);
+  });
+
+  test("a wrong code verifies nothing and counts one attempt (event, sequence + 1)", async () => {
+    const code = await emailCode("ada");
+    const before = (await w.stored("ada")).sequence;
+    await rejectsWith(verifyEmailWithCode(w.deps, { userId: "ada", code: code === "AAAAAA" ? "BBBBBB" : "AAAAAA" }), "COMMAND-eis9R", "InvalidArgument");
+    const after = await w.stored("ada");
+    assert.equal(after.emailVerified, false);
+    assert.equal(after.sequence, before + 1);
+    assert.equal(await failedAttempts("ada", "email"), 1);
+    assert.equal((await eventTypes(w, "ada")).at(-1), "user.human.email.verification.failed");
+  });
+
+  test("after five wrong guesses even the right code is refused", async () => {
+    const code = await emailCode("ada");
+    for (let i = 0; i < 5; i++) await rejectsWith(verifyEmailWithCode(w.deps, { userId: "ada", code: `WRONG${i}` }), "COMMAND-eis9R");
+    await rejectsWith(verifyEmailWithCode(w.deps, { userId: "ada", code }), "COMMAND-eis9R");
+    assert.equal(await failedAttempts("ada", "email"), 5);
+    assert.equal((await w.stored("ada")).emailVerified, false);
+  });
+
+  test("one user's code does not verify another user's address", async () => {
+    const adaCode = await emailCode("ada");
+    await emailCode("bob");
+    await rejectsWith(verifyEmailWithCode(w.deps, { userId: "bob", code: adaCode }), "COMMAND-eis9R");
+    assert.equal((await w.stored("bob")).emailVerified, false);
+    assert.equal(await failedAttempts("bob", "email"), 1);
+    assert.equal(await failedAttempts("ada", "email"), 0);
+  });
+
+  test("a password-reset code or a phone code is no email code", async () => {
+    await emailCode("ada");
+    for (const code of [await resetCode("ada"), await phoneCode("ada")]) {
+      await rejectsWith(verifyEmailWithCode(w.deps, { userId: "ada", code }), "COMMAND-eis9R");
+    }
+    assert.equal((await w.stored("ada")).emailVerified, false);
+    assert.equal((await w.stored("ada")).phoneVerified, false);
+  });
+
+  test("no pending code: refused, nothing written", async () => {
+    const before = await w.events("ada");
+    await rejectsWith(verifyEmailWithCode(w.deps, { userId: "ada", code: "ABC123" }), "COMMAND-eis9R");
+    assert.deepEqual(await w.events("ada"), before);
+  });
+
+  test("a locked user is answered as unknown before the code is looked at", async () => {
+    const code = await emailCode("bob");
+    await w.store.transaction(async (tx) => {
+      const u = await tx.lockUser("bob");
+      await tx.updateUser({ ...u!, state: "locked" });
+    });
+    await rejectsWith(verifyEmailWithCode(w.deps, { userId: "bob", code }), "COMMAND-ugjs0upun6", "NotFound");
+    assert.equal(await failedAttempts("bob", "email"), 0);
+    assert.equal((await w.stored("bob")).emailVerified, false);
   });
 });
