@@ -106,16 +106,17 @@ export function statusRegion(): HTMLDivElement {
   return h("div", { class: "status", role: "status", "aria-live": "polite" });
 }
 
-/** Disables a form's controls while a request runs. */
-export async function busy<T>(form: HTMLFormElement | HTMLElement, work: () => Promise<T>): Promise<T> {
-  const controls = Array.from(form.querySelectorAll<HTMLButtonElement | HTMLInputElement>("button, input, select, textarea"));
-  const was = controls.map((c) => c.disabled);
-  controls.forEach((c) => (c.disabled = true));
+/**
+ * Makes a form (or section) unusable while a request runs. `inert` rather than `disabled`: disabled
+ * controls would drop out of the FormData the request is built from.
+ */
+export async function busy<T>(form: HTMLElement, work: () => Promise<T>): Promise<T> {
+  form.inert = true;
   form.setAttribute("aria-busy", "true");
   try {
     return await work();
   } finally {
-    controls.forEach((c, i) => (c.disabled = was[i]));
+    form.inert = false;
     form.removeAttribute("aria-busy");
   }
 }

@@ -40,7 +40,7 @@ export async function renderPasswordReset(main: HTMLElement, params: URLSearchPa
 
   const form = h(
     "form",
-    { class: "card narrow", "aria-label": "New password" },
+    { class: "card narrow", "aria-label": "Choose a new password" },
     field("Reset code", input({ name: "code", value: params.get("code") ?? "", required: true, maxlength: 20, autocomplete: "one-time-code", autocapitalize: "characters", spellcheck: "false" }), "From the mail; already filled in when you followed the link."),
     field("New password", password),
     policy ? h("div", { class: "rules-box" }, h("p", { class: "hint" }, "Your new password needs:"), rulesList) : null,

@@ -99,7 +99,7 @@ export async function renderUser(main: HTMLElement, userId: string): Promise<voi
     /** A form section: its fields, a submit button, and a place for its own outcome. */
     function section(legend: string, fields: Child[], submit: string, onSubmit: (form: HTMLFormElement, outcome: HTMLElement) => void, open = false): HTMLElement {
       const outcome = h("div", { class: "outcome" });
-      const form = h("form", { "aria-label": legend }, fields, outcome, h("div", { class: "actions" }, h("button", { type: "submit" }, submit)));
+      const form = h("form", { "aria-label": `Edit ${legend.toLowerCase()}` }, fields, outcome, h("div", { class: "actions" }, h("button", { type: "submit" }, submit)));
       form.addEventListener("submit", (e) => {
         e.preventDefault();
         onSubmit(form, outcome);
