@@ -103,6 +103,13 @@ export const Errors = {
   policyHasNumber: def("InvalidArgument", "DOMAIN-ZBv4H", "Errors.User.PasswordComplexityPolicy.HasNumber", "Password must contain number"),
   policyHasSymbol: def("InvalidArgument", "DOMAIN-ZDLwA", "Errors.User.PasswordComplexityPolicy.HasSymbol", "Password must contain symbol"),
 
+  // state changes (contract.md §9.7)
+  userShouldBeActiveOrInitial: def("FailedPrecondition", "COMMAND-lgws8wtsqf", "Errors.User.ShouldBeActiveOrInitial", "User is not active or initial"),
+  userNotLocked: def("FailedPrecondition", "COMMAND-olb9vb0oca", "Errors.User.NotLocked", "User is not locked"),
+  userCantDeactivateInitial: def("FailedPrecondition", "COMMAND-gvx4kct9r2", "Errors.User.CantDeactivateInitial", "User with state initial can only be deleted not deactivated"),
+  userAlreadyInactive: def("FailedPrecondition", "COMMAND-5gunjw0cd7", "Errors.User.AlreadyInactive", "User already inactive"),
+  userNotInactive: def("FailedPrecondition", "COMMAND-s5qqcz97hf", "Errors.User.NotInactive", "User is not inactive"),
+
   // organizations
   orgAlreadyExists: def("AlreadyExists", "V3-DKcYh", "Errors.Org.AlreadyExists", "Organisation already exists"),
   roleUnknown: def("InvalidArgument", "ROSTER-role1", "Errors.Org.Role.Unknown", "Role is unknown"),

@@ -2,7 +2,10 @@ import { create, type DescMethod, type Message } from "@bufbuild/protobuf";
 import type { ContextValues, ServiceImpl } from "@connectrpc/connect";
 import {
   AddHumanUserResponseSchema,
+  DeactivateUserResponseSchema,
+  DeleteUserResponseSchema,
   GetUserByIDResponseSchema,
+  LockUserResponseSchema,
   PasswordResetResponseSchema,
   RemovePhoneResponseSchema,
   ResendEmailCodeResponseSchema,
@@ -10,7 +13,9 @@ import {
   SendEmailCodeResponseSchema,
   SetEmailResponseSchema,
   SetPhoneResponseSchema,
+  ReactivateUserResponseSchema,
   SetPasswordResponseSchema,
+  UnlockUserResponseSchema,
   UpdateHumanUserResponseSchema,
   UserService,
   VerifyEmailResponseSchema,
@@ -21,11 +26,13 @@ import { NotificationType } from "../gen/zitadel/user/v2/password_pb.js";
 import type { DomainDeps } from "../domain/deps.js";
 import { addHumanUser, resolveNewUserOrg } from "../domain/users/add-human.js";
 import { resendEmailCode, sendEmailCode, setEmail, verifyEmail } from "../domain/users/email-commands.js";
+import { deleteUser } from "../domain/users/delete-user.js";
 import { getUserById } from "../domain/users/get-user.js";
 import { passwordReset, type PasswordResetMedium } from "../domain/users/password-reset.js";
 import { removePhone, resendPhoneCode, setPhone, verifyPhone } from "../domain/users/phone-commands.js";
 import { setPassword } from "../domain/users/set-password.js";
 import { updateHumanUser } from "../domain/users/update-human.js";
+import { deactivateUser, lockUser, reactivateUser, unlockUser } from "../domain/users/user-state.js";
 import { detailsToProto, ifMatchOf, setEtag, userToProto } from "./mapping.js";
 import { principalOf } from "./request-context.js";
 import { addHumanInput, newUserOrgInput, emailInput, newPasswordInput, passwordInput, passwordVerification, phoneInput, profileInput } from "./user-inputs.js";
@@ -167,6 +174,37 @@ export function createUserService(deps: DomainDeps): Partial<ServiceImpl<typeof 
       const result = await verifyPhone(deps, principalOf(ctx), { userId: req.userId, code: req.verificationCode, ifMatch: ifMatchOf(ctx) });
       setEtag(ctx, result.details);
       return create(VerifyPhoneResponseSchema, { details: detailsToProto(result.details) });
+    },
+
+    // lifecycle (contract.md §9.7, §9.8)
+    async deactivateUser(req, ctx) {
+      const result = await deactivateUser(deps, principalOf(ctx), { userId: req.userId, ifMatch: ifMatchOf(ctx) });
+      setEtag(ctx, result.details);
+      return create(DeactivateUserResponseSchema, { details: detailsToProto(result.details) });
+    },
+
+    async deleteUser(req, ctx) {
+      const result = await deleteUser(deps, principalOf(ctx), { userId: req.userId, ifMatch: ifMatchOf(ctx) });
+      setEtag(ctx, result.details);
+      return create(DeleteUserResponseSchema, { details: detailsToProto(result.details) });
+    },
+
+    async lockUser(req, ctx) {
+      const result = await lockUser(deps, principalOf(ctx), { userId: req.userId, ifMatch: ifMatchOf(ctx) });
+      setEtag(ctx, result.details);
+      return create(LockUserResponseSchema, { details: detailsToProto(result.details) });
+    },
+
+    async reactivateUser(req, ctx) {
+      const result = await reactivateUser(deps, principalOf(ctx), { userId: req.userId, ifMatch: ifMatchOf(ctx) });
+      setEtag(ctx, result.details);
+      return create(ReactivateUserResponseSchema, { details: detailsToProto(result.details) });
+    },
+
+    async unlockUser(req, ctx) {
+      const result = await unlockUser(deps, principalOf(ctx), { userId: req.userId, ifMatch: ifMatchOf(ctx) });
+      setEtag(ctx, result.details);
+      return create(UnlockUserResponseSchema, { details: detailsToProto(result.details) });
     },
   };
 }

@@ -307,6 +307,10 @@ const REST_ROUTES: Record<string, RestRoute> = {
   RemovePhone: { method: "DELETE", path: (r) => `/v2/users/${encodeURIComponent(String(r.userId))}/phone`, body: true },
   ResendPhoneCode: { method: "POST", path: (r) => `/v2/users/${encodeURIComponent(String(r.userId))}/phone/resend`, body: true },
   VerifyPhone: { method: "POST", path: (r) => `/v2/users/${encodeURIComponent(String(r.userId))}/phone/verify`, body: true },
+  DeactivateUser: { method: "POST", path: (r) => `/v2/users/${encodeURIComponent(String(r.userId))}/deactivate`, body: true },
+  ReactivateUser: { method: "POST", path: (r) => `/v2/users/${encodeURIComponent(String(r.userId))}/reactivate`, body: true },
+  LockUser: { method: "POST", path: (r) => `/v2/users/${encodeURIComponent(String(r.userId))}/lock`, body: true },
+  UnlockUser: { method: "POST", path: (r) => `/v2/users/${encodeURIComponent(String(r.userId))}/unlock`, body: true },
 };
 
 /** REST through fetch; the body is the request as protobuf JSON, produced by ZITADEL's schema. */

@@ -159,6 +159,9 @@ export async function insertHuman(
     changedAt: now,
   };
   const changes = new ChangeSet(user, actorId, now);
+  // the id of a deleted user: nothing of the old user may come back with the new one (DeleteUser
+  // already removed it; this also covers a row that became `deleted` some other way, e.g. imported)
+  if (previous) changes.purgeUserData();
   const codes: ReturnedCodes = {};
   changes.add("user.human.added", {
     username,

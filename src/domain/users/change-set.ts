@@ -53,7 +53,11 @@ export class ChangeSet {
     this.add(eventType, issued.eventPayload);
   }
 
-  /** Removes the user's metadata, codes, pending notifications, memberships and tokens (DeleteUser). */
+  /**
+   * Removes the user's stored metadata, codes, pending notifications, memberships and tokens
+   * (DeleteUser; AddHumanUser reusing a deleted user's id). Codes and notifications planned
+   * before this call are dropped; those planned after it are written.
+   */
   purgeUserData(): void {
     this.purge = true;
     this.codeWrites.clear();

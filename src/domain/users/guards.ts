@@ -12,6 +12,15 @@ export function requireLiveHuman(user: UserRecord | undefined, notFound: () => D
   return user;
 }
 
+/**
+ * A user of any type that exists and is not deleted; otherwise the RPC's own not-found error.
+ * For the RPCs that are not human-only: the state RPCs and DeleteUser (contract.md §9.7, §9.8).
+ */
+export function requireLiveUser(user: UserRecord | undefined, notFound: () => DomainError = Errors.userNotFound): UserRecord {
+  if (!user || user.state === "deleted") throw notFound();
+  return user;
+}
+
 /** True when the principal holds user.write on the user's organization. */
 export function canWrite(deps: DomainDeps, principal: Principal, user: UserRecord): boolean {
   return deps.permissions.holds(principal, "user.write", user.orgId);
@@ -20,6 +29,11 @@ export function canWrite(deps: DomainDeps, principal: Principal, user: UserRecor
 /** "Permission: write": the caller is the user, or holds user.write on its organization. */
 export function requireSelfOrWrite(deps: DomainDeps, principal: Principal, user: UserRecord): void {
   if (principal.userId !== user.id && !canWrite(deps, principal, user)) throw Errors.permissionDenied();
+}
+
+/** DeleteUser's permission: the caller is the user, or holds user.delete on its organization. */
+export function requireSelfOrDelete(deps: DomainDeps, principal: Principal, user: UserRecord): void {
+  if (principal.userId !== user.id && !deps.permissions.holds(principal, "user.delete", user.orgId)) throw Errors.permissionDenied();
 }
 
 /** user.write on the user's organization, whoever the caller is (decisions 2 and 8, RemovePhone). */
