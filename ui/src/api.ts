@@ -1,6 +1,6 @@
 /**
- * The browser's way to Roster: gRPC-web with binary protobuf (`application/grpc-web+proto`) to
- * the origin that served the page, through the generated service descriptors of this repository.
+ * The browser's way to Roster: gRPC-web with binary protobuf (`application/grpc-web+proto`),
+ * through the generated service descriptors of this repository.
  */
 import { createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-web";
@@ -29,7 +29,11 @@ const bearer: Interceptor = (next) => (req) => {
   return next(req);
 };
 
-const baseUrl = location.origin;
+/**
+ * Roster's address: the page's own origin, unless the pages were built for another host with
+ * VITE_ROSTER_URL (then Roster must allow this page's origin in ROSTER_CORS_ORIGINS).
+ */
+const baseUrl = (import.meta.env.VITE_ROSTER_URL as string | undefined) || location.origin;
 const consoleTransport = createGrpcWebTransport({ baseUrl, useBinaryFormat: true, interceptors: [bearer] });
 /** The self-service pages send no token, even if this tab holds one. */
 const anonymousTransport = createGrpcWebTransport({ baseUrl, useBinaryFormat: true });
