@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import http from "node:http";
+import http2 from "node:http2";
 import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -151,6 +152,27 @@ describe("/ui/ pages", () => {
       assertSecurityHeaders(r);
     });
   }
+
+  test("the same over cleartext HTTP/2 (h2c)", async () => {
+    const session = http2.connect(roster.baseUrl);
+    try {
+      const r = await new Promise<Raw>((resolve, reject) => {
+        const stream = session.request({ ":method": "GET", ":path": "/ui/users/1", "accept-encoding": "gzip" });
+        const chunks: Buffer[] = [];
+        let headers: http.IncomingHttpHeaders = {};
+        stream.on("response", (h) => (headers = h as http.IncomingHttpHeaders));
+        stream.on("data", (c: Buffer) => chunks.push(c));
+        stream.on("end", () => resolve({ status: Number(headers[":status"]), headers, body: Buffer.concat(chunks) }));
+        stream.on("error", reject);
+      });
+      assert.equal(r.status, 200);
+      assert.equal(r.headers["content-type"], "text/html; charset=utf-8");
+      assert.equal(r.body.toString(), INDEX);
+      assertSecurityHeaders(r);
+    } finally {
+      session.close();
+    }
+  });
 
   test("a bad percent-encoding → 400", async () => {
     const r = await raw(roster.port, "GET", "/ui/%ZZ.js");
