@@ -47,6 +47,9 @@ export function errorBox(err: unknown, ...extra: Child[]): HTMLDivElement {
       "Status: ",
       h("code", null, CODE_NAMES[e.code] ?? String(e.code)),
     ),
+    e.code === Code.Unauthenticated && !location.pathname.endsWith("/sign-in")
+      ? h("p", null, h("a", { href: `/ui/sign-in?${new URLSearchParams({ return: location.pathname + location.search })}` }, "Sign in again"))
+      : null,
     extra,
   );
 }
