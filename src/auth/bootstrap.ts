@@ -4,12 +4,12 @@ import { basename, dirname, join } from "node:path";
 import type { Logger } from "pino";
 import type { Config } from "../config/config.js";
 import { newId } from "../domain/ids.js";
+import { DEFAULT_ORG_SETTING } from "../domain/orgs/default-org.js";
 import { INSTANCE_SCOPE } from "../domain/permissions.js";
 import type { NewEvent, Store, StoreTx, UserRecord } from "../domain/store.js";
 import { newPersonalAccessToken } from "./tokens.js";
 
-/** Settings key naming the default organization; its presence means the instance exists. */
-export const DEFAULT_ORG_SETTING = "default_org_id";
+export { DEFAULT_ORG_SETTING } from "../domain/orgs/default-org.js";
 /** Advisory lock key serialising first-start bootstrap across processes ("Rost" in ASCII). */
 export const BOOTSTRAP_LOCK_KEY = 0x526f7374;
 export const DEFAULT_ORG_NAME = "Default";

@@ -114,6 +114,11 @@ export const Errors = {
   orgAlreadyExists: def("AlreadyExists", "V3-DKcYh", "Errors.Org.AlreadyExists", "Organisation already exists"),
   roleUnknown: def("InvalidArgument", "ROSTER-role1", "Errors.Org.Role.Unknown", "Role is unknown"),
 
+  // lists
+  queryLimitExceeded: def("InvalidArgument", "QUERY-4M0fs", "Errors.Query.LimitExceeded", "Limit exceeded"),
+  queryTooManyNestingLevels: def("InvalidArgument", "USER-zsQ97", "Errors.Query.TooManyNestingLevels", "Too many query nesting levels (Max 20)"),
+  queryInvalidRequest: def("InvalidArgument", "ROSTER-qry01", "Errors.Query.InvalidRequest", "Request is invalid"),
+
   // concurrency, internal
   sequenceMismatch: def("FailedPrecondition", "ROSTER-seq01", "Errors.User.SequenceMismatch", "User has been changed since the given sequence"),
   ifMatchInvalid: def("InvalidArgument", "ROSTER-seq02", "Errors.Request.IfMatchInvalid", "If-Match must be a sequence number"),

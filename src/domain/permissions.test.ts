@@ -16,12 +16,12 @@ function principal(memberships: Omit<MembershipRecord, "userId">[]): Principal {
   return { userId: "200000000000000001", orgId: ORG_A, memberships: memberships.map((m) => ({ userId: "200000000000000001", ...m })) };
 }
 
-const userPermissions: Permission[] = ["user.read", "user.write", "user.delete"];
+const userPermissions: Permission[] = ["user.read", "user.write", "user.delete", "org.read"];
 
 describe("createPermissionChecker with the default table", () => {
   const checker = createPermissionChecker();
 
-  it("IAM_OWNER on the instance holds every user permission on every organization and org.create", () => {
+  it("IAM_OWNER on the instance holds every user permission and org.read on every organization, and org.create", () => {
     const p = principal([{ scope: "instance", roles: ["IAM_OWNER"] }]);
     for (const perm of userPermissions) {
       assert.equal(checker.holds(p, perm, ORG_A), true, perm);
@@ -32,7 +32,7 @@ describe("createPermissionChecker with the default table", () => {
   });
 
   for (const role of ["ORG_OWNER", "ORG_USER_MANAGER"]) {
-    it(`${role} holds user permissions on its organization only`, () => {
+    it(`${role} holds user permissions and org.read on its organization only`, () => {
       const p = principal([{ scope: ORG_B, roles: [role] }]);
       for (const perm of userPermissions) {
         assert.equal(checker.holds(p, perm, ORG_B), true, perm);
@@ -65,6 +65,25 @@ describe("createPermissionChecker with the default table", () => {
     assert.equal(checker.hasAnyMembershipFor(principal([{ scope: ORG_A, roles: [] }]), ORG_A), true);
     assert.equal(checker.hasAnyMembershipFor(principal([{ scope: ORG_B, roles: ["ORG_OWNER"] }]), ORG_A), false);
     assert.equal(checker.hasAnyMembershipFor(principal([]), ORG_A), false);
+  });
+
+  it("organizationsWith lists the organizations whose memberships grant the permission", () => {
+    const p = principal([
+      { scope: ORG_B, roles: ["ORG_USER_MANAGER"] },
+      { scope: ORG_A, roles: ["PROJECT_VIEWER"] },
+      { scope: "instance", roles: ["IAM_OWNER"] },
+    ]);
+    assert.deepEqual(checker.organizationsWith(p, "user.read"), [ORG_B]);
+    assert.deepEqual(checker.organizationsWith(p, "org.read"), [ORG_B]);
+    assert.deepEqual(checker.organizationsWith(p, "org.create"), []);
+    const two = principal([
+      { scope: ORG_B, roles: ["ORG_OWNER", "ORG_USER_MANAGER"] },
+      { scope: ORG_A, roles: ["ORG_OWNER"] },
+    ]);
+    assert.deepEqual(checker.organizationsWith(two, "user.read"), [ORG_A, ORG_B]);
+    // an organization role on the instance scope grants nothing anywhere
+    assert.deepEqual(checker.organizationsWith(principal([{ scope: "instance", roles: ["ORG_OWNER"] }]), "user.read"), []);
+    assert.deepEqual(checker.organizationsWith(principal([]), "org.read"), []);
   });
 
   it("knownRole reflects the table", () => {

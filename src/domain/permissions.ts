@@ -1,9 +1,9 @@
 import type { Principal } from "./principal.js";
 
 /** Permissions checked by the user API (auth.md §5) and by organization tooling. */
-export type Permission = "user.read" | "user.write" | "user.delete" | "org.create";
+export type Permission = "user.read" | "user.write" | "user.delete" | "org.read" | "org.create";
 
-export const PERMISSIONS: readonly Permission[] = ["user.read", "user.write", "user.delete", "org.create"];
+export const PERMISSIONS: readonly Permission[] = ["user.read", "user.write", "user.delete", "org.read", "org.create"];
 
 /** Membership scope that stands for the whole instance; any other scope is an organization id. */
 export const INSTANCE_SCOPE = "instance";
@@ -22,9 +22,9 @@ export interface RoleGrant {
 export type RolePermissionTable = Readonly<Record<string, RoleGrant>>;
 
 export const DEFAULT_ROLE_PERMISSIONS: RolePermissionTable = Object.freeze({
-  IAM_OWNER: { scope: "instance", permissions: ["user.read", "user.write", "user.delete", "org.create"] },
-  ORG_OWNER: { scope: "organization", permissions: ["user.read", "user.write", "user.delete"] },
-  ORG_USER_MANAGER: { scope: "organization", permissions: ["user.read", "user.write", "user.delete"] },
+  IAM_OWNER: { scope: "instance", permissions: ["user.read", "user.write", "user.delete", "org.read", "org.create"] },
+  ORG_OWNER: { scope: "organization", permissions: ["user.read", "user.write", "user.delete", "org.read"] },
+  ORG_USER_MANAGER: { scope: "organization", permissions: ["user.read", "user.write", "user.delete", "org.read"] },
 });
 
 export interface PermissionChecker {
@@ -32,6 +32,11 @@ export interface PermissionChecker {
   holds(principal: Principal, permission: Permission, orgId: string): boolean;
   /** True when an instance membership grants `permission` (e.g. `org.create`). */
   holdsOnInstance(principal: Principal, permission: Permission): boolean;
+  /**
+   * The organizations on which an organization membership grants `permission` (sorted, without
+   * duplicates). Instance memberships are not expanded: ask `holdsOnInstance` for those.
+   */
+  organizationsWith(principal: Principal, permission: Permission): string[];
   /** True when the principal has any membership on the instance or on `orgId`, whatever its roles. */
   hasAnyMembershipFor(principal: Principal, orgId: string): boolean;
   /** True when the table defines `role`. */
@@ -61,6 +66,12 @@ export function createPermissionChecker(table: RolePermissionTable = DEFAULT_ROL
       );
     },
     holdsOnInstance,
+    organizationsWith(principal, permission) {
+      const orgs = principal.memberships
+        .filter((m) => m.scope !== INSTANCE_SCOPE && m.roles.some((role) => grantsOn(role, m.scope, permission)))
+        .map((m) => m.scope);
+      return [...new Set(orgs)].sort();
+    },
     hasAnyMembershipFor(principal, orgId) {
       return principal.memberships.some((m) => m.scope === INSTANCE_SCOPE || m.scope === orgId);
     },

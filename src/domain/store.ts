@@ -4,6 +4,8 @@
  * (PostgreSQL) and `src/store/memory-store.ts` (in memory, for fast command tests) implement
  * them. Every command runs inside one `transaction`.
  */
+import type { UserListQuery, UserPage } from "./users/user-filter.js";
+import type { OrgListQuery, OrgPage } from "./orgs/org-filter.js";
 
 export type UserState = "active" | "inactive" | "locked" | "initial" | "deleted";
 export type UserType = "human" | "machine";
@@ -150,6 +152,12 @@ export interface UserStore {
   getMetadata(userId: string): Promise<{ key: string; value: Buffer }[]>;
   /** Removes everything a deleted user leaves behind: metadata, codes, pending notifications, memberships, tokens. */
   purgeUserData(userId: string): Promise<void>;
+  /**
+   * ListUsers: the live users visible under `query.visibility` that match every filter, in the
+   * query's order, one page, and how many there are in all. Must equal `selectUsers` of
+   * src/domain/users/user-filter.ts over the stored users. Page and total come from one snapshot.
+   */
+  listUsers(query: UserListQuery): Promise<UserPage>;
 }
 
 /** The append-only event log. */
@@ -157,6 +165,8 @@ export interface EventStore {
   appendEvents(events: NewEvent[]): Promise<void>;
   /** The events of one stream, oldest first; by default a user's. */
   listEvents(aggregateId: string, aggregateType?: AggregateType): Promise<EventRecord[]>;
+  /** Position of the newest event in the whole log (bigint as string; "0" when empty). */
+  latestEventPosition(): Promise<string>;
 }
 
 /** Verification codes (stored hashed) and the notifications that deliver them. */
@@ -179,6 +189,8 @@ export interface OrgStore {
   /** Adds roles to the user's membership on the scope (creating it). */
   addMembership(m: MembershipRecord): Promise<void>;
   deleteMemberships(userId: string): Promise<void>;
+  /** ListOrganizations, likewise; must equal `selectOrgs` of src/domain/orgs/org-filter.ts. */
+  listOrgs(query: OrgListQuery): Promise<OrgPage>;
 }
 
 /** Personal access tokens (stored as hashes). */
@@ -200,7 +212,18 @@ export interface StoreTx extends UserStore, EventStore, CodeStore, OrgStore, Tok
 /** What may be read outside a transaction: each call is its own statement, nothing is locked. */
 export type StoreReader = Pick<
   StoreTx,
-  "getUser" | "usernameTaken" | "getMetadata" | "getCode" | "getOrg" | "getMemberships" | "findTokenByHash" | "getSetting" | "listEvents"
+  | "getUser"
+  | "usernameTaken"
+  | "getMetadata"
+  | "getCode"
+  | "getOrg"
+  | "getMemberships"
+  | "findTokenByHash"
+  | "getSetting"
+  | "listEvents"
+  | "latestEventPosition"
+  | "listUsers"
+  | "listOrgs"
 >;
 
 export interface Store {

@@ -1,4 +1,5 @@
 import { create, type DescMethod, type Message } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ContextValues, ServiceImpl } from "@connectrpc/connect";
 import {
   AddHumanUserResponseSchema,
@@ -6,6 +7,7 @@ import {
   DeleteUserResponseSchema,
   GetUserByIDResponseSchema,
   LockUserResponseSchema,
+  ListUsersResponseSchema,
   PasswordResetResponseSchema,
   RemovePhoneResponseSchema,
   ResendEmailCodeResponseSchema,
@@ -28,6 +30,7 @@ import { addHumanUser, resolveNewUserOrg } from "../domain/users/add-human.js";
 import { resendEmailCode, sendEmailCode, setEmail, verifyEmail } from "../domain/users/email-commands.js";
 import { deleteUser } from "../domain/users/delete-user.js";
 import { getUserById } from "../domain/users/get-user.js";
+import { listUsers } from "../domain/users/list-users.js";
 import { passwordReset, type PasswordResetMedium } from "../domain/users/password-reset.js";
 import { removePhone, resendPhoneCode, setPhone, verifyPhone } from "../domain/users/phone-commands.js";
 import { setPassword } from "../domain/users/set-password.js";
@@ -35,6 +38,7 @@ import { updateHumanUser } from "../domain/users/update-human.js";
 import { deactivateUser, lockUser, reactivateUser, unlockUser } from "../domain/users/user-state.js";
 import { detailsToProto, ifMatchOf, setEtag, userToProto } from "./mapping.js";
 import { principalOf } from "./request-context.js";
+import { listUsersInput } from "./user-queries.js";
 import { addHumanInput, newUserOrgInput, emailInput, newPasswordInput, passwordInput, passwordVerification, phoneInput, profileInput } from "./user-inputs.js";
 import { emailVerification, phoneVerification } from "./user-inputs.js";
 
@@ -90,6 +94,19 @@ export function createUserService(deps: DomainDeps): Partial<ServiceImpl<typeof 
       const proto = userToProto(user);
       ctx.responseHeader.set("etag", `"${user.sequence}"`);
       return create(GetUserByIDResponseSchema, { details: proto.details, user: proto });
+    },
+
+    async listUsers(req, ctx) {
+      const result = await listUsers(deps, principalOf(ctx), listUsersInput(req));
+      return create(ListUsersResponseSchema, {
+        details: {
+          totalResult: BigInt(result.total),
+          processedSequence: BigInt(result.processedSequence),
+          timestamp: timestampFromDate(result.timestamp),
+        },
+        sortingColumn: req.sortingColumn,
+        result: result.users.map(userToProto),
+      });
     },
 
     async passwordReset(req, ctx) {

@@ -46,3 +46,9 @@ function toRecord(r: Selectable<EventsTable>): EventRecord {
     createdAt: r.created_at,
   };
 }
+
+/** Position of the newest event in the log ("0" when there is none); read from the position index. */
+export async function latestEventPosition(db: Kysely<Database>): Promise<string> {
+  const row = await db.selectFrom("events").select((eb) => eb.fn.max("position").as("p")).executeTakeFirst();
+  return row?.p == null ? "0" : String(row.p);
+}

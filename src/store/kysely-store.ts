@@ -7,10 +7,12 @@ import * as events from "./events.js";
 import * as memberships from "./memberships.js";
 import * as metadata from "./metadata.js";
 import * as notifications from "./notifications.js";
+import * as orgList from "./org-list.js";
 import * as orgs from "./orgs.js";
 import * as settings from "./settings.js";
 import * as tokens from "./tokens.js";
 import { purgeUserData } from "./user-purge.js";
+import * as userList from "./user-list.js";
 import * as users from "./users.js";
 
 export interface CreateStoreOptions {
@@ -44,6 +46,9 @@ function operations(db: Kysely<Database>): StoreTx {
     updateUser: (user) => users.updateUser(db, user),
     appendEvents: (list) => events.appendEvents(db, list),
     listEvents: (aggregateId, aggregateType) => events.listEvents(db, aggregateId, aggregateType),
+    latestEventPosition: () => events.latestEventPosition(db),
+    listUsers: (query) => userList.listUsers(db, query),
+    listOrgs: (query) => orgList.listOrgs(db, query),
     setMetadata: (userId, key, value) => metadata.setMetadata(db, userId, key, value),
     getMetadata: (userId) => metadata.getMetadata(db, userId),
     purgeUserData: (userId) => purgeUserData(db, userId),

@@ -22,6 +22,8 @@ import {
   type TokenRecord,
   type UserRecord,
 } from "../domain/store.js";
+import { selectOrgs, type OrgSummary } from "../domain/orgs/org-filter.js";
+import { selectUsers } from "../domain/users/user-filter.js";
 
 /** A notification as the in-memory store keeps it (the PostgreSQL table has the same columns). */
 export interface MemoryNotification extends NewNotification {
@@ -181,6 +183,9 @@ function operations(get: () => Data): StoreTx {
       }
       for (const e of list) d.events.push(copyEvent({ ...e, position: String(d.nextPosition++) }));
     },
+    async latestEventPosition() {
+      return String(get().nextPosition - 1);
+    },
     async listEvents(aggregateId, aggregateType = "user") {
       return get()
         .events.filter((e) => e.aggregateType === aggregateType && e.aggregateId === aggregateId)
@@ -207,6 +212,26 @@ function operations(get: () => Data): StoreTx {
       d.notifications.push(copyNotification({ ...n, id: d.nextNotificationId++, status: "pending" }));
     },
 
+    async listUsers(query) {
+      const page = selectUsers(get().users.values(), query);
+      return { ...page, users: page.users.map(copyUser) };
+    },
+    async listOrgs(query) {
+      const d = get();
+      const summaries: OrgSummary[] = [...d.orgs.values()].map((o) => {
+        const stream = d.events.filter((e) => e.aggregateType === "org" && e.aggregateId === o.id);
+        const latest = stream.reduce<EventRecord | undefined>((m, e) => (!m || e.sequence > m.sequence ? e : m), undefined);
+        return {
+          id: o.id,
+          name: o.name,
+          state: "active",
+          createdAt: new Date(o.createdAt),
+          sequence: latest?.sequence ?? 0,
+          changedAt: new Date((latest?.createdAt ?? o.createdAt).getTime()),
+        };
+      });
+      return selectOrgs(summaries, query);
+    },
     async getOrg(id) {
       const o = get().orgs.get(id);
       return o && copyOrg(o);

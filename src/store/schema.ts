@@ -16,6 +16,12 @@ export interface UsersTable {
   family_name: string;
   nick_name: string;
   display_name: string;
+  /** The `*_folded` copies are `foldCase` of their column, written by Roster (migration 0003). */
+  given_name_folded: string;
+  family_name_folded: string;
+  nick_name_folded: string;
+  display_name_folded: string;
+  email_folded: string;
   preferred_language: string;
   gender: number;
   email: string;

@@ -2,13 +2,14 @@ import type { Insertable, Kysely, Selectable } from "kysely";
 import type { Database, UsersTable } from "./schema.js";
 import { isUniqueViolation } from "./pg-errors.js";
 import { UserIdConflict, UsernameConflict, type Gender, type UserRecord, type UserState, type UserType } from "../domain/store.js";
+import { foldCase } from "../domain/users/user-filter.js";
 
 /** Index that keeps live usernames unique, case-insensitively (see migrations/0001). */
 const USERNAME_INDEX = "users_username_folded_live";
 
 /** The case-insensitive form of a username: Unicode lower case, computed here, never by collation. */
 export function foldUsername(username: string): string {
-  return username.toLowerCase();
+  return foldCase(username);
 }
 
 export async function getUser(db: Kysely<Database>, id: string, forUpdate = false): Promise<UserRecord | undefined> {
@@ -70,6 +71,11 @@ function toRow(u: UserRecord): Insertable<UsersTable> {
     family_name: u.familyName,
     nick_name: u.nickName,
     display_name: u.displayName,
+    given_name_folded: foldCase(u.givenName),
+    family_name_folded: foldCase(u.familyName),
+    nick_name_folded: foldCase(u.nickName),
+    display_name_folded: foldCase(u.displayName),
+    email_folded: foldCase(u.email),
     preferred_language: u.preferredLanguage,
     gender: u.gender,
     email: u.email,
@@ -87,7 +93,7 @@ function toRow(u: UserRecord): Insertable<UsersTable> {
   };
 }
 
-function toRecord(r: Selectable<UsersTable>): UserRecord {
+export function toRecord(r: Selectable<UsersTable>): UserRecord {
   return {
     id: r.id,
     orgId: r.org_id,

@@ -225,6 +225,64 @@ function findInvalidEmail(msg: ReflectMessage, trail: Segment[], at: Position): 
   return undefined;
 }
 
+/** Whether a message of this type can contain, at some depth, a message of a type among its ancestors. */
+function hasCycle(desc: DescMessage, ancestors: string[] = []): boolean {
+  if (ancestors.includes(desc.typeName)) return true;
+  const next = [...ancestors, desc.typeName];
+  return desc.fields.some((f) => f.message !== undefined && (next.includes(f.message.typeName) || hasCycle(f.message, next)));
+}
+
+interface NestedViolation {
+  segments: Segment[];
+  position: Position;
+  reason: string;
+}
+
+type Validator = ReturnType<typeof createValidator>;
+
+/**
+ * protovalidate (1.3) leaves out the rules of a message that recurs inside itself below its first
+ * level: its planner prunes the cycle while that type is still being planned, so a SearchQuery
+ * inside OrQuery, AndQuery or NotQuery is not checked at all. Here every sub-message reached
+ * through such a cycle is validated on its own, depth-first in declaration order, and the first
+ * violation of each is placed at its position in the whole request; the earliest one is returned.
+ */
+function findNestedViolation(validator: Validator, msg: ReflectMessage, trail: Segment[], at: Position, ancestors: string[]): NestedViolation | undefined {
+  let best: NestedViolation | undefined;
+  const consider = (v: NestedViolation | undefined) => {
+    if (v && (!best || !isBefore(best.position, v.position))) best = v;
+  };
+  const visit = (sub: ReflectMessage, segments: Segment[], position: Position) => {
+    if (ancestors.includes(sub.desc.typeName)) {
+      const result = validator.validate(sub.desc, sub.message);
+      if (result.kind === "error") throw result.error;
+      const first = result.kind === "invalid" ? result.violations[0] : undefined;
+      if (first) {
+        consider({
+          segments: [...segments, ...segmentsOfPath(first.field)],
+          position: [...position, ...positionOfPath(first.field)],
+          reason: reasonOf(first),
+        });
+      }
+    }
+    consider(findNestedViolation(validator, sub, segments, position, [...ancestors, sub.desc.typeName]));
+  };
+  for (const [fieldIndex, field] of msg.fields.entries()) {
+    if (field.fieldKind === "scalar" || field.fieldKind === "enum" || !msg.isSet(field)) continue;
+    const here = (index?: string): Segment[] => [...trail, { message: goMessageName(msg.desc), member: goFieldName(field.name), index }];
+    const position = [...at, fieldIndex];
+    if (field.fieldKind === "message") {
+      visit(msg.get(field), here(), position);
+    } else if (field.fieldKind === "list" && field.listKind === "message") {
+      const list = msg.get(field);
+      for (let i = 0; i < list.size; i++) visit(list.get(i) as ReflectMessage, here(`[${i}]`), [...position, i]);
+    } else if (field.fieldKind === "map" && field.mapKind === "message") {
+      for (const [key, value] of msg.get(field)) visit(value as ReflectMessage, here(`[${String(key)}]`), [...position, 0]);
+    }
+  }
+  return best;
+}
+
 export interface RequestValidator {
   /** Throws a FieldViolation for the first broken rule; other failures throw plain errors. */
   validate(schema: DescMessage, message: Message): void;
@@ -233,19 +291,26 @@ export interface RequestValidator {
 export function createRequestValidator(): RequestValidator {
   const validator = createValidator({ failFast: true });
   const emailReach = new Map<string, boolean>();
+  const cyclic = new Map<string, boolean>();
   return {
     validate(schema, message) {
       const result = validator.validate(schema, message);
       if (result.kind === "error") throw result.error;
-      // the reflection walk only for requests that can carry an email address at all
+      // the reflection walks only for requests that can carry an email address, or a cycle, at all
       let reach = emailReach.get(schema.typeName);
       if (reach === undefined) emailReach.set(schema.typeName, (reach = canHoldEmail(schema)));
+      let cycle = cyclic.get(schema.typeName);
+      if (cycle === undefined) cyclic.set(schema.typeName, (cycle = hasCycle(schema)));
       const email = reach ? findInvalidEmail(reflect(schema, message), [], []) : undefined;
+      const nested = cycle ? findNestedViolation(validator, reflect(schema, message), [], [], [schema.typeName]) : undefined;
       const first = result.kind === "invalid" ? result.violations[0] : undefined;
-      if (first && (!email || isBefore(positionOfPath(first.field), email.position))) {
-        throw new FieldViolation(formatViolation(first));
-      }
-      if (email) throw new FieldViolation(formatSegments(email.segments, "value must be a valid email address"));
+      const candidates: NestedViolation[] = [];
+      if (first) candidates.push({ segments: segmentsOfPath(first.field), position: positionOfPath(first.field), reason: reasonOf(first) });
+      if (email) candidates.push({ segments: email.segments, position: email.position, reason: "value must be a valid email address" });
+      if (nested) candidates.push(nested);
+      // the earliest in checking order; on the same position the protovalidate rule, then the email rule
+      const winner = candidates.reduce<NestedViolation | undefined>((w, c) => (w && isBefore(w.position, c.position) ? w : c), undefined);
+      if (winner) throw new FieldViolation(formatSegments(winner.segments, winner.reason));
     },
   };
 }
