@@ -77,6 +77,19 @@ async function openSection(name: string): Promise<void> {
 /** The RPC requests of the pages so far (everything under a package path). */
 const rpcRequests = () => b.requests.filter((r) => /^\/(zitadel|roster)\.[a-z.0-9]+\.[A-Za-z]+\/[A-Za-z]+$/.test(new URL(r.url()).pathname));
 
+/** A test whose failure also leaves a screenshot of every open page (failed-<name>-<n>.png). */
+function browserTest(name: string, fn: () => Promise<void>): void {
+  test(name, async () => {
+    try {
+      await fn();
+    } catch (e) {
+      const pages = b.browser.contexts().flatMap((c) => c.pages());
+      for (const [i, p] of pages.entries()) await b.screenshot(`failed-${name.slice(0, 40).replace(/[^a-z0-9]+/gi, "-")}-${i}`, p).catch(() => {});
+      throw e;
+    }
+  });
+}
+
 before(async () => {
   ensureUiBuilt({ quiet: true });
   b = await launchBrowser();
@@ -99,7 +112,7 @@ after(async () => {
 });
 
 describe("console in Chromium", () => {
-  test("sign in: a wrong token is refused with its error id; the right one is kept in sessionStorage only", async () => {
+  browserTest("sign in: a wrong token is refused with its error id; the right one is kept in sessionStorage only", async () => {
     await page.goto(`${roster.baseUrl}/ui/`);
     await page.waitForURL(/\/ui\/sign-in\?return=/);
     await b.screenshot("01-sign-in");
@@ -118,19 +131,18 @@ describe("console in Chromium", () => {
     assert.ok(b.requests.every((r) => !r.url().includes(roster.adminToken)), "the token never appears in a URL");
   });
 
-  test("list: organization filter, search by username, email and name, state filter, sorting and paging", async () => {
+  browserTest("list: organization filter, search by username, email and name, state filter, sorting and paging", async () => {
     const rows = async () => {
       await el("table.users tbody tr, .status:has-text('No users match')").first().waitFor();
       return el("table.users tbody th a").allTextContents();
     };
     /** Fills the filters (a changed select applies at once), submits, and waits for the new results. */
-    const search = async (fields: { q?: string; state?: string; sort?: string; order?: string; limit?: string }) => {
+    const search = async (fields: { q?: string; state?: string; sort?: string; order?: string }) => {
       await page.getByLabel("Organization ID").fill(orgId);
       await page.getByLabel("Search", { exact: true }).fill(fields.q ?? "");
       if (fields.state !== undefined) await page.getByLabel("State").selectOption(fields.state);
       if (fields.sort !== undefined) await page.getByLabel("Sort by").selectOption(fields.sort);
       if (fields.order !== undefined) await page.getByLabel("Order").selectOption(fields.order);
-      if (fields.limit !== undefined) await page.getByLabel("Per page").selectOption(fields.limit);
       await page.getByRole("button", { name: "Search", exact: true }).click();
       await page.waitForFunction(() => {
         const s = document.querySelector(".status")?.textContent ?? "";
@@ -162,7 +174,9 @@ describe("console in Chromium", () => {
     await search({ q: "", state: "", sort: "last", order: "desc" }); // Turing, Lovelace, Liskov, Hopper, Dijkstra
     assert.deepEqual(await rows(), [`alan-${tag}`, `ada-${tag}`, `barbara-${tag}`, `grace-${tag}`, `edsger-${tag}`]);
 
-    await search({ sort: "username", order: "asc", limit: "2" });
+    // a page size from the URL (the menu offers 10 to 100); then page with the buttons
+    await page.goto(`${roster.baseUrl}/ui/?org=${orgId}&limit=2`);
+    assert.equal(await page.getByLabel("Per page").inputValue(), "2");
     assert.deepEqual(await rows(), all.slice(0, 2));
     await page.getByRole("button", { name: "Next page" }).click();
     await page.waitForURL(/offset=2/);
@@ -178,7 +192,7 @@ describe("console in Chromium", () => {
     assert.deepEqual(await rows(), all.slice(4));
   });
 
-  test("create an organization and a user in it through the console", async () => {
+  browserTest("create an organization and a user in it through the console", async () => {
     await page.goto(`${roster.baseUrl}/ui/organizations/new`);
     await page.getByLabel("Name").fill(`Babbage-${tag}`);
     await page.getByRole("button", { name: "Create organization" }).click();
@@ -204,7 +218,7 @@ describe("console in Chromium", () => {
     assert.match(await text('.flash [data-code="email"]'), /^[A-Z0-9]{6}$/);
   });
 
-  test("edit a profile: the request carries if-match with the shown sequence, the page shows the new one", async () => {
+  browserTest("edit a profile: the request carries if-match with the shown sequence, the page shows the new one", async () => {
     await openUser(people.ada);
     const shown = Number(await text('dd[data-field="sequence"]'));
     assert.equal(shown, await sequenceOf(people.ada));
@@ -222,7 +236,7 @@ describe("console in Chromium", () => {
     assert.equal(Number(user.details.sequence), shown + 1);
   });
 
-  test("a conflicting edit from another client is reported as changed meanwhile; reload, then the edit goes through", async () => {
+  browserTest("a conflicting edit from another client is reported as changed meanwhile; reload, then the edit goes through", async () => {
     await openUser(people.alan);
     const shown = Number(await text('dd[data-field="sequence"]'));
     await api("PUT", `/v2/users/human/${people.alan}`, { profile: { givenName: "Alan", familyName: "Turing", nickName: "Prof" } });
@@ -246,7 +260,7 @@ describe("console in Chromium", () => {
     assert.equal((await userOf(people.alan)).human.profile.displayName, "A. M. Turing");
   });
 
-  test("username, email (mark verified) and phone (send code) through UpdateHumanUser", async () => {
+  browserTest("username, email (mark verified) and phone (send code) through UpdateHumanUser", async () => {
     await openUser(people.grace);
     await openSection("username");
     await page.getByLabel("Username", { exact: true }).fill(`grace.hopper-${tag}`);
@@ -273,7 +287,7 @@ describe("console in Chromium", () => {
     );
   });
 
-  test("lock and unlock; delete asks first, then removes the user", async () => {
+  browserTest("lock and unlock; delete asks first, then removes the user", async () => {
     await openUser(people.barbara);
     await page.getByRole("button", { name: "Lock", exact: true }).click();
     await notice("Locked");
@@ -322,7 +336,7 @@ describe("self-service links in Chromium", () => {
     return (await el('.notice a[data-link="password-reset"]').getAttribute("href"))!;
   }
 
-  test("the verification link from return_code verifies the address, without a token", async () => {
+  browserTest("the verification link from return_code verifies the address, without a token", async () => {
     const link = await verificationLinkFor(people.edsger, `edsger-${tag}@eindhoven.example`);
     const url = new URL(link);
     assert.equal(url.pathname, "/ui/verify-email");
@@ -344,7 +358,7 @@ describe("self-service links in Chromium", () => {
     assert.equal(user.human.email.isVerified, true);
   });
 
-  test("a wrong code shows the message and error id, and counts an attempt", async () => {
+  browserTest("a wrong code shows the message and error id, and counts an attempt", async () => {
     const link = new URL(await verificationLinkFor(people.edsger, `edsger-${tag}@austin.example`));
     const code = link.searchParams.get("code")!;
     link.searchParams.set("code", code === "AAAAAA" ? "BBBBBB" : "AAAAAA");
@@ -366,7 +380,7 @@ describe("self-service links in Chromium", () => {
     assert.equal((await userOf(people.edsger)).human.email.isVerified, true);
   });
 
-  test("the reset link: the policy is shown and checked before sending; the new password then works as current_password", async () => {
+  browserTest("the reset link: the policy is shown and checked before sending; the new password then works as current_password", async () => {
     const link = await resetLinkFor(people.ada);
     assert.equal(new URL(link).pathname, "/ui/password-reset");
     await visitor.goto(link);
@@ -410,7 +424,7 @@ describe("self-service links in Chromium", () => {
     );
   });
 
-  test("a wrong reset code shows the message and error id, and counts an attempt", async () => {
+  browserTest("a wrong reset code shows the message and error id, and counts an attempt", async () => {
     const link = new URL(await resetLinkFor(people.alan));
     link.searchParams.set("code", "WRONG1");
     const before = await sequenceOf(people.alan);
@@ -426,7 +440,7 @@ describe("self-service links in Chromium", () => {
 });
 
 describe("phone-sized screen and keyboard", () => {
-  test("sign in with the keyboard only; the list fits a 390 px wide screen without sideways scrolling", async () => {
+  browserTest("sign in with the keyboard only; the list fits a 390 px wide screen without sideways scrolling", async () => {
     const phone = await b.newPage({ viewport: { width: 390, height: 844 } });
     await phone.goto(`${roster.baseUrl}/ui/?org=${orgId}`);
     await phone.getByLabel("Personal access token").waitFor();

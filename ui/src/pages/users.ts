@@ -139,7 +139,7 @@ export async function renderUsers(main: HTMLElement, params: URLSearchParams): P
     field("State", select("state", STATES.map(([k, label]) => [k, label]), lp.state)),
     field("Sort by", select("sort", SORTS.map(([k, label]) => [k, label]), lp.sort)),
     field("Order", select("order", [["asc", "Ascending"], ["desc", "Descending"]], lp.order)),
-    field("Per page", select("limit", PAGE_SIZES.map((n) => [n, n]), String(lp.limit))),
+    field("Per page", select("limit", [...new Set([...PAGE_SIZES, String(lp.limit)])].sort((a, b) => Number(a) - Number(b)).map((n) => [n, n]), String(lp.limit))),
     h("div", { class: "actions" }, h("button", { type: "submit" }, "Search")),
   );
   const apply = () => {
