@@ -5,7 +5,7 @@ import { createAuthenticator } from "./auth/authenticator.js";
 import { ensureInstance } from "./auth/bootstrap.js";
 import type { DomainDeps } from "./domain/deps.js";
 import { createPermissionChecker } from "./domain/permissions.js";
-import { createPasswordHasher } from "./domain/users/password-hash.js";
+import { createPasswordHasher, setMaxImportCost } from "./domain/users/password-hash.js";
 import { parseUrlTemplate } from "./domain/users/url-template.js";
 import { UserService } from "./gen/zitadel/user/v2/user_service_pb.js";
 import { OrganizationService } from "./gen/zitadel/org/v2/org_service_pb.js";
@@ -20,23 +20,49 @@ import { migrateToLatest } from "./store/migrate.js";
 
 export interface RunningRoster {
   port: number;
-  /** Stops accepting, lets in-flight requests finish, closes the database. */
-  close(): Promise<void>;
+  /**
+   * Stops accepting, lets in-flight requests finish (within the shutdown grace), closes the
+   * database. Password work still waiting for a hashing slot is refused at once (UNAVAILABLE).
+   */
+  close(): Promise<ShutdownReport>;
+}
+
+export interface ShutdownReport {
+  /**
+   * bcrypt operations still running: native work that cannot be interrupted, and that a normal
+   * process exit would wait for (see main.ts).
+   */
+  runningHashes: number;
 }
 
 /** Bounded concurrent bcrypt operations: each occupies one libuv pool thread (stack-notes). */
 const MAX_CONCURRENT_HASHES = 2;
 
+export interface RosterHooks {
+  /**
+   * Roster cannot go on (the embedded database died and could not be restarted). The CLI logs and
+   * exits so that a supervisor restarts it; by default it is only logged.
+   */
+  onFatal?: (err: Error) => void;
+}
+
 /** Opens the database, migrates, creates the instance on first start and serves all protocols. */
-export interface StartOptions {
+export interface StartOptions extends RosterHooks {
   /** The clock every part of Roster reads (default: the system's); tests move it to test expiry. */
   now?: () => Date;
 }
 
 export async function startRoster(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningRoster> {
   const now = options.now ?? (() => new Date());
+  const hooks: RosterHooks = options;
   for (const t of Object.values(config.defaultUrlTemplates)) parseUrlTemplate(t);
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger });
+  const database = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    timeouts: config.database,
+    logger,
+    onFatal: hooks.onFatal ?? ((err) => logger.error({ err: err.message }, "roster cannot continue")),
+  });
   try {
     await migrateToLatest(database.db);
     const store = createStore(database.db);
@@ -44,10 +70,17 @@ export async function startRoster(config: Config, logger: Logger, options: Start
     const instance = await ensureInstance({ store, config, logger, now });
     logger.info({ defaultOrgId: instance.defaultOrgId, created: instance.created }, "instance ready");
 
+    setMaxImportCost(config.bcryptMaxImportCost);
+    const hasher = createPasswordHasher({
+      cost: config.bcryptCost,
+      maxConcurrent: MAX_CONCURRENT_HASHES,
+      // hashes made here at ROSTER_BCRYPT_COST must keep verifying whatever the import bound
+      maxVerifyCost: Math.max(config.bcryptCost, config.bcryptMaxImportCost),
+    });
     const deps: DomainDeps = {
       store,
       permissions: createPermissionChecker(),
-      hasher: createPasswordHasher({ cost: config.bcryptCost, maxConcurrent: MAX_CONCURRENT_HASHES }),
+      hasher,
       keys,
       codes: config.codes,
       defaultUrlTemplates: config.defaultUrlTemplates,
@@ -65,13 +98,16 @@ export async function startRoster(config: Config, logger: Logger, options: Start
         { service: SelfService, impl: createSelfService(deps), withoutToken: true },
       ],
       authenticate: (h) => authenticator.authenticate(h),
+      limits: { closeGraceMs: config.shutdownGraceSeconds * 1000, maxConnections: config.maxConnections },
     });
     logger.info({ port: server.port, embeddedDatabase: database.embedded }, "roster listening");
     return {
       port: server.port,
       async close() {
+        hasher.close();
         await server.close();
         await database.close();
+        return { runningHashes: hasher.close().running };
       },
     };
   } catch (e) {

@@ -26,6 +26,7 @@ function testConfig(dir: string, jwt: Partial<Config["jwt"]> = {}): Config {
     port: 0,
     host: "127.0.0.1",
     databaseUrl: undefined,
+    database: { connectTimeoutMs: 5000, statementTimeoutMs: 10000, idleInTransactionTimeoutMs: 10000 },
     dataDir: dir,
     logLevel: "silent",
     corsOrigins: [],
@@ -33,7 +34,10 @@ function testConfig(dir: string, jwt: Partial<Config["jwt"]> = {}): Config {
     firstAdminPatFile: join(dir, "secrets", "first-admin.pat"),
     masterKeyBase64: undefined,
     bcryptCost: 4,
+    bcryptMaxImportCost: 14,
     maxRequestBytes: 1 << 20,
+    maxConnections: 1024,
+    shutdownGraceSeconds: 25,
     codes: {
       email: { length: 6, expirySeconds: 3600 },
       phone: { length: 6, expirySeconds: 3600 },

@@ -38,6 +38,7 @@ function testConfig(overrides: Partial<Config> = {}): Config {
     port: 0,
     host: "127.0.0.1",
     databaseUrl: undefined,
+    database: { connectTimeoutMs: 5000, statementTimeoutMs: 10000, idleInTransactionTimeoutMs: 10000 },
     dataDir: "/tmp/roster-edge-test",
     logLevel: "info",
     corsOrigins: [],
@@ -45,7 +46,10 @@ function testConfig(overrides: Partial<Config> = {}): Config {
     firstAdminPatFile: "/tmp/roster-edge-test/pat",
     masterKeyBase64: undefined,
     bcryptCost: 4,
+    bcryptMaxImportCost: 14,
     maxRequestBytes: 64 * 1024,
+    maxConnections: 1024,
+    shutdownGraceSeconds: 25,
     codes: {
       email: { length: 6, expirySeconds: 600 },
       phone: { length: 6, expirySeconds: 600 },

@@ -55,6 +55,8 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
 
       // One round trip for everything else the principal needs.
       const contextOrgId = orgId ? orgId : undefined;
+      // HTTP forbids NUL in header values; should one arrive anyway, it names no organization
+      if (contextOrgId?.includes("\u0000")) throw Errors.orgNotExisting();
       const [user, memberships, org] = await Promise.all([
         store.read.getUser(userId),
         store.read.getMemberships(userId),
@@ -75,7 +77,8 @@ export function bearerToken(authorization: string | null): string {
   const parts = authorization.split(BEARER);
   if (parts.length !== 2 || parts[0] !== "") throw Errors.invalidAuthHeader();
   const token = parts[1];
-  if (token === "") throw Errors.tokenInvalid();
+  // no stored token holds a NUL, and the store's text columns cannot even be asked about one
+  if (token === "" || token.includes("\u0000")) throw Errors.tokenInvalid();
   return token;
 }
 

@@ -51,29 +51,36 @@ export async function ensureInstance(deps: BootstrapDeps): Promise<InstanceInfo>
   await mkdir(dirname(config.firstAdminPatFile), { recursive: true, mode: 0o700 });
 
   // The lock's transaction is also the one that creates everything (Store.withAdvisoryLock runs
-  // fn in a transaction): it commits as a whole, and needs no second pool connection.
+  // fn in a transaction): it commits as a whole, and needs no second pool connection. The token
+  // file is written inside it, before the commit: if it cannot be written nothing is created, and
+  // the next start tries again — an instance without a usable first credential never exists.
   let outcome: { defaultOrgId: string; adminId: string; token: string };
+  let written = false;
   try {
     outcome = await store.withAdvisoryLock(BOOTSTRAP_LOCK_KEY, async (tx) => {
       const existing = await tx.getSetting(DEFAULT_ORG_SETTING);
       if (existing) throw new AlreadyBootstrapped(existing);
-      return createInstance(tx, (deps.now ?? systemNow)());
+      const created = await createInstance(tx, (deps.now ?? systemNow)());
+      try {
+        await writeSecretFile(config.firstAdminPatFile, created.token + "\n");
+        written = true;
+      } catch (err) {
+        throw new Error(
+          `first start failed: the first administrator's token could not be written to ` +
+            `${config.firstAdminPatFile}: ${(err as Error).message}. Nothing was created; make the path ` +
+            `writable (ROSTER_FIRST_ADMIN_PAT_FILE) and start again.`,
+          { cause: err },
+        );
+      }
+      return created;
     });
   } catch (err) {
     if (err instanceof AlreadyBootstrapped) return { defaultOrgId: err.defaultOrgId, created: false };
+    // the commit failed after the file was written: its token names nothing
+    if (written) await rm(config.firstAdminPatFile, { force: true });
     throw err;
   }
 
-  try {
-    await writeSecretFile(config.firstAdminPatFile, outcome.token + "\n");
-  } catch (err) {
-    throw new Error(
-      `instance created, but the first administrator's token could not be written to ` +
-        `${config.firstAdminPatFile}: ${(err as Error).message}. The token is not stored anywhere else; ` +
-        `issue a new personal access token for user ${outcome.adminId} with admin tooling.`,
-      { cause: err },
-    );
-  }
   logger.info(
     { defaultOrgId: outcome.defaultOrgId, adminUserId: outcome.adminId, patFile: config.firstAdminPatFile },
     "instance created; first administrator's personal access token written to file",

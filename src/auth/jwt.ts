@@ -60,6 +60,8 @@ export function createJwtVerifier(config: JwtConfig, now: () => Date = () => new
         currentDate: now(),
       });
       if (typeof payload.sub !== "string" || payload.sub === "") throw new errors.JWTInvalid("JWT has no subject");
+      // a user id never holds a NUL (and the store's text columns cannot be asked about one)
+      if (payload.sub.includes("\u0000")) throw new errors.JWTInvalid("JWT subject holds a NUL character");
       return payload.sub;
     },
   };

@@ -51,6 +51,9 @@ describe("bearerToken", () => {
   it("rejects an empty token as invalid", () => {
     assert.equal(errorId(() => bearerToken("Bearer ")), "Unauthenticated:ROSTER-tok01:Token is invalid");
   });
+  it("rejects a token holding a NUL character as invalid (no store can hold it)", () => {
+    assert.equal(errorId(() => bearerToken("Bearer roster_pat_a\u0000b")), "Unauthenticated:ROSTER-tok01:Token is invalid");
+  });
 });
 
 describe("JWT configuration", () => {

@@ -4,6 +4,12 @@ export interface Config {
   host: string;
   /** postgres://… ; undefined → embedded PostgreSQL in `<dataDir>/pg`. */
   databaseUrl: string | undefined;
+  /** Connect (and pool wait), statement and idle-in-transaction timeouts, in milliseconds. */
+  database: {
+    connectTimeoutMs: number;
+    statementTimeoutMs: number;
+    idleInTransactionTimeoutMs: number;
+  };
   dataDir: string;
   logLevel: string;
   corsOrigins: string[]; // empty → no CORS, no origin check
@@ -18,7 +24,13 @@ export interface Config {
   /** 32 bytes, from ROSTER_MASTER_KEY (base64) or `<dataDir>/master.key`. Resolved at start. */
   masterKeyBase64: string | undefined;
   bcryptCost: number;
+  /** Highest bcrypt cost accepted in an imported hash, and verified in a stored one. */
+  bcryptMaxImportCost: number;
   maxRequestBytes: number;
+  /** Open client connections at most (further ones are closed when accepted). */
+  maxConnections: number;
+  /** On SIGTERM/SIGINT: how long requests in flight may take before their connections are cut. */
+  shutdownGraceSeconds: number;
   codes: {
     email: { length: number; expirySeconds: number };
     phone: { length: number; expirySeconds: number };

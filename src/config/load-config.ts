@@ -50,6 +50,11 @@ export function loadConfig(env: Env = process.env): Config {
     port,
     host: str(env, "ROSTER_HOST") ?? "0.0.0.0",
     databaseUrl: str(env, "DATABASE_URL"),
+    database: {
+      connectTimeoutMs: int(env, "ROSTER_DB_CONNECT_TIMEOUT_MS", 5_000, 100, 600_000),
+      statementTimeoutMs: int(env, "ROSTER_DB_STATEMENT_TIMEOUT_MS", 10_000, 100, 3_600_000),
+      idleInTransactionTimeoutMs: int(env, "ROSTER_DB_IDLE_IN_TX_TIMEOUT_MS", 10_000, 100, 3_600_000),
+    },
     dataDir,
     logLevel: str(env, "ROSTER_LOG_LEVEL") ?? "info",
     corsOrigins: (str(env, "ROSTER_CORS_ORIGINS") ?? "")
@@ -66,7 +71,10 @@ export function loadConfig(env: Env = process.env): Config {
     firstAdminPatFile: path.resolve(str(env, "ROSTER_FIRST_ADMIN_PAT_FILE") ?? path.join(dataDir, "admin.pat")),
     masterKeyBase64: str(env, "ROSTER_MASTER_KEY"),
     bcryptCost: int(env, "ROSTER_BCRYPT_COST", 12, 4, 31),
+    bcryptMaxImportCost: int(env, "ROSTER_BCRYPT_MAX_IMPORT_COST", 14, 4, 20),
     maxRequestBytes: int(env, "ROSTER_MAX_REQUEST_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
+    maxConnections: int(env, "ROSTER_MAX_CONNECTIONS", 1024, 1, 1_000_000),
+    shutdownGraceSeconds: int(env, "ROSTER_SHUTDOWN_GRACE_SECONDS", 25, 0, 3600),
     codes: {
       email: codeSettings(env, "ROSTER_EMAIL"),
       phone: codeSettings(env, "ROSTER_PHONE"),

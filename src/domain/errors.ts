@@ -93,6 +93,8 @@ export const Errors = {
   // passwords
   passwordEmpty: def("InvalidArgument", "COMMAND-3klek4sbns", "Errors.User.Password.Empty", "Password is empty"),
   passwordHashNotSupported: def("InvalidArgument", "USER-oz74onzvqr", "Errors.User.Password.NotSupported", "Password hash encoding not supported. Only bcrypt hashes ($2a$, $2b$, $2y$) can be imported"),
+  passwordHashCostTooHigh: (maxCost: number): DomainError =>
+    new DomainError("InvalidArgument", "ROSTER-pwc01", `Password hash cost is too high (bcrypt cost at most ${maxCost} can be imported)`, "Errors.User.Password.HashCostTooHigh"),
   passwordTooLong: def("InvalidArgument", "ROSTER-pw072", "Errors.User.Password.TooLong", "Password is too long (at most 72 bytes)"),
   passwordInvalid: def("InvalidArgument", "COMMAND-3M0fs", "Errors.User.Password.Invalid", "Password is invalid"),
   passwordNotSet: def("FailedPrecondition", "COMMAND-Fds3s", "Errors.User.Password.NotSet", "User has not set a password"),
@@ -112,6 +114,7 @@ export const Errors = {
 
   // organizations
   orgAlreadyExists: def("AlreadyExists", "V3-DKcYh", "Errors.Org.AlreadyExists", "Organisation already exists"),
+  orgIdReserved: def("InvalidArgument", "ROSTER-org01", "Errors.Org.IdReserved", "Organization ID is reserved"),
   roleUnknown: def("InvalidArgument", "ROSTER-role1", "Errors.Org.Role.Unknown", "Role is unknown"),
 
   // lists
@@ -123,4 +126,6 @@ export const Errors = {
   sequenceMismatch: def("FailedPrecondition", "ROSTER-seq01", "Errors.User.SequenceMismatch", "User has been changed since the given sequence"),
   ifMatchInvalid: def("InvalidArgument", "ROSTER-seq02", "Errors.Request.IfMatchInvalid", "If-Match must be a sequence number"),
   internal: def("Internal", "ROSTER-int01", "Errors.Internal", "An internal error occurred"),
+  shuttingDown: def("Unavailable", "ROSTER-shut1", "Errors.ShuttingDown", "The server is shutting down, try again later"),
+  databaseUnavailable: def("Unavailable", "ROSTER-db001", "Errors.Database.Unavailable", "The database is unavailable, try again later"),
 } as const;

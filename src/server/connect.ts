@@ -11,6 +11,7 @@ import { createAuthorizeInterceptor, type AuthorizeRequest } from "./interceptor
 import { createDecodingInterceptor } from "./interceptors/decoding.js";
 import { createErrorInterceptor } from "./interceptors/errors.js";
 import { contextValuesWithLog, createLoggingInterceptor } from "./interceptors/logging.js";
+import { createNulCheckInterceptor } from "./interceptors/nul-check.js";
 import { createRequestValidator, createValidationInterceptor } from "./interceptors/validation.js";
 import { createRpcNodeHandler, type NodeHandler } from "./node-adapter.js";
 
@@ -35,7 +36,7 @@ export interface RpcOptions {
   maxRequestBytes: number;
 }
 
-/** logging → error mapping → decoding → (origin) → auth → authorize → validation → handler. */
+/** logging → error mapping → decoding → (origin) → auth → NUL check → authorize → validation → handler. */
 export function createInterceptors(opts: RpcOptions): Interceptor[] {
   const authorizers = new Map<string, AuthorizeRequest>();
   for (const { service, authorize } of opts.services) if (authorize) authorizers.set(service.typeName, authorize);
@@ -46,6 +47,8 @@ export function createInterceptors(opts: RpcOptions): Interceptor[] {
     createDecodingInterceptor(),
     ...(opts.originPolicy ? [createOriginInterceptor(opts.originPolicy)] : []),
     createAuthInterceptor(opts.authenticate, tokenless),
+    // before anything reads stored data with the request's strings
+    createNulCheckInterceptor(),
     ...(authorizers.size > 0 ? [createAuthorizeInterceptor(authorizers)] : []),
     createValidationInterceptor(createRequestValidator()),
   ];
@@ -55,8 +58,9 @@ function routerOptions(opts: RpcOptions): ConnectRouterOptions {
   return {
     interceptors: createInterceptors(opts),
     readMaxBytes: opts.maxRequestBytes,
-    // Unknown JSON fields are ignored on Connect as on REST (contract.md §3).
-    jsonOptions: { ignoreUnknownFields: true },
+    // Strict: JSON bodies reach connect already pruned of unknown fields (decode-check.ts), so
+    // unknown fields are ignored and unknown enum names refused, as on REST (contract.md §3).
+    jsonOptions: { ignoreUnknownFields: false },
   };
 }
 

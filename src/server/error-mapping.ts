@@ -6,6 +6,7 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { DomainError, Errors, type ErrorKind } from "../domain/errors.js";
 import { ErrorDetailSchema } from "../gen/zitadel/message_pb.js";
+import { DatabaseUnavailable } from "../store/pg-errors.js";
 
 const codeOfKind: Record<ErrorKind, Code> = {
   InvalidArgument: Code.InvalidArgument,
@@ -46,9 +47,30 @@ const restStatusOverrides: ReadonlyMap<string, number> = new Map([[Errors.sequen
 
 const ERROR_DETAIL_TYPE = ErrorDetailSchema.typeName;
 
+const LONE_SURROGATE = /\p{Surrogate}/u;
+const LONE_SURROGATES = /\p{Surrogate}/gu;
+
+/**
+ * Error texts travel as UTF-8 (gRPC percent-encodes it into `grpc-message`, which throws on a
+ * lone surrogate and resets the stream). A text that echoes client input may hold half of a
+ * surrogate pair (a decoder's error quoting one UTF-16 unit of an emoji): it becomes U+FFFD.
+ * In a `u` regex a valid pair is one code point, so only lone halves match.
+ */
+export function wellFormedText(text: string): string {
+  return LONE_SURROGATE.test(text) ? text.replace(LONE_SURROGATES, "\ufffd") : text;
+}
+
 export function connectErrorFromDomain(err: DomainError): ConnectError {
-  const details = err.id ? [{ desc: ErrorDetailSchema, value: { id: err.id, message: err.text } }] : [];
-  return new ConnectError(err.message, codeOfKind[err.kind], undefined, details, err);
+  const details = err.id ? [{ desc: ErrorDetailSchema, value: { id: err.id, message: wellFormedText(err.text) } }] : [];
+  return new ConnectError(wellFormedText(err.message), codeOfKind[err.kind], undefined, details, err);
+}
+
+/** The same error with a well-formed message (details of ours are built well-formed). */
+function withWellFormedMessage(err: ConnectError): ConnectError {
+  if (!LONE_SURROGATE.test(err.rawMessage)) return err;
+  const fixed = new ConnectError(wellFormedText(err.rawMessage), err.code, err.metadata, undefined, err.cause);
+  fixed.details = err.details;
+  return fixed;
 }
 
 /** The error every unexpected failure turns into; its cause belongs in the log only. */
@@ -59,7 +81,8 @@ export function internalConnectError(): ConnectError {
 /** Any thrown value → ConnectError; `undefined` means "not ours, treat as internal". */
 export function toConnectError(err: unknown): ConnectError | undefined {
   if (err instanceof DomainError) return connectErrorFromDomain(err);
-  if (err instanceof ConnectError) return err;
+  if (err instanceof ConnectError) return withWellFormedMessage(err);
+  if (err instanceof DatabaseUnavailable) return connectErrorFromDomain(Errors.databaseUnavailable());
   return undefined;
 }
 
@@ -99,9 +122,9 @@ export function errorDetailsOf(err: ConnectError): Array<{ id: string; message: 
 /** REST status and grpc-gateway style body for a ConnectError (errors.md §4). */
 export function restErrorFromConnect(err: ConnectError): RestError {
   const details = errorDetailsOf(err);
-  const body: RestErrorBody = { code: err.code, message: err.rawMessage };
+  const body: RestErrorBody = { code: err.code, message: wellFormedText(err.rawMessage) };
   if (details.length > 0) {
-    body.details = details.map((d) => ({ "@type": `type.googleapis.com/${ERROR_DETAIL_TYPE}`, id: d.id, message: d.message }));
+    body.details = details.map((d) => ({ "@type": `type.googleapis.com/${ERROR_DETAIL_TYPE}`, id: d.id, message: wellFormedText(d.message) }));
   }
   const override = details.map((d) => restStatusOverrides.get(d.id)).find((s) => s !== undefined);
   return { status: override ?? restStatusOfCode[err.code] ?? 500, body };

@@ -4,13 +4,14 @@
  * Connect transport, so auth, validation, error mapping and handlers exist once.
  */
 import type { DescField, DescMessage, DescMethodUnary, DescService, JsonObject, JsonValue } from "@bufbuild/protobuf";
-import { fromJson, getOption, hasOption, ScalarType, toJson } from "@bufbuild/protobuf";
+import { getOption, hasOption, ScalarType, toJson } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Transport } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { http } from "../gen/google/api/annotations_pb.js";
 import type { HttpRule } from "../gen/google/api/http_pb.js";
 import { internalConnectError, restErrorFromConnect, type RestErrorBody } from "./error-mapping.js";
 import { codeName, requestLogOf, type NodeRequest, type NodeResponse } from "./interceptors/logging.js";
+import { JsonDecodeError, messageFromJson, parseJsonBody } from "./json-decode.js";
 
 /** Request headers the RPC layer reads (contract.md §2, auth.md §8). */
 const FORWARDED_HEADERS = ["authorization", "x-zitadel-orgid", "if-match", "origin"] as const;
@@ -120,8 +121,6 @@ export function buildRouteTable(services: DescService[]): RouteTable {
   return table;
 }
 
-class DecodeError extends Error {}
-
 /** A path or query value as the JSON value protojson expects for the field. */
 function jsonOfText(field: DescField, text: string): JsonValue {
   const scalar = field.fieldKind === "scalar" || field.fieldKind === "list" ? field.scalar : undefined;
@@ -131,7 +130,7 @@ function jsonOfText(field: DescField, text: string): JsonValue {
   switch (scalar) {
     case ScalarType.BOOL:
       if (text === "true" || text === "false") return text === "true";
-      throw new DecodeError(`invalid value for bool field ${field.name}: "${text}"`);
+      throw new JsonDecodeError(`invalid value for bool field ${field.name}: "${text}"`);
     case ScalarType.INT32:
     case ScalarType.SINT32:
     case ScalarType.SFIXED32:
@@ -159,45 +158,11 @@ function setJsonField(obj: JsonObject, field: DescField, value: JsonValue): void
 }
 
 function parseBody(raw: Buffer): JsonValue {
-  let text: string;
-  try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(raw);
-  } catch {
-    throw new DecodeError("request body is not valid UTF-8");
-  }
-  if (text.trim() === "") return {};
-  try {
-    return JSON.parse(text) as JsonValue;
-  } catch (err) {
-    throw new DecodeError(`invalid JSON in request body: ${(err as Error).message}`);
-  }
+  return parseJsonBody(raw, "empty message");
 }
 
 function isObject(v: JsonValue): v is JsonObject {
   return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-/**
- * Drops fields the schema does not know, so that fromJson can run strictly: its
- * `ignoreUnknownFields` would also swallow unknown enum names, which must be decoding errors
- * (contract.md §3). Well-known types keep their own JSON forms and are left alone.
- */
-function pruneUnknownFields(schema: DescMessage, json: JsonValue): void {
-  if (!isObject(json) || schema.typeName.startsWith("google.protobuf.")) return;
-  for (const key of Object.keys(json)) {
-    const field = schema.fields.find((f) => f.jsonName === key || f.name === key);
-    if (!field) {
-      delete json[key];
-      continue;
-    }
-    const value = json[key];
-    if (field.fieldKind === "message") pruneUnknownFields(field.message, value);
-    else if (field.fieldKind === "list" && field.listKind === "message" && Array.isArray(value)) {
-      for (const item of value) pruneUnknownFields(field.message, item);
-    } else if (field.fieldKind === "map" && field.mapKind === "message" && isObject(value)) {
-      for (const item of Object.values(value)) pruneUnknownFields(field.message, item);
-    }
-  }
 }
 
 /** Path variables override body fields; query parameters fill top-level scalars when there is no body "*". */
@@ -206,7 +171,7 @@ function requestJson(route: Route, pathValues: string[], query: URLSearchParams,
   let obj: JsonObject = {};
   if (route.body === "*") {
     const parsed = parseBody(raw);
-    if (!isObject(parsed)) throw new DecodeError(`request body must be a JSON object for ${input.typeName}`);
+    if (!isObject(parsed)) throw new JsonDecodeError(`request body must be a JSON object for ${input.typeName}`);
     obj = parsed;
   } else {
     if (route.body !== "") obj[fieldByName(input, route.body, "body").jsonName] = parseBody(raw);
@@ -223,7 +188,7 @@ function requestJson(route: Route, pathValues: string[], query: URLSearchParams,
     try {
       text = decodeURIComponent(pathValues[i]);
     } catch {
-      throw new DecodeError(`invalid percent-encoding in path segment "${pathValues[i]}"`);
+      throw new JsonDecodeError(`invalid percent-encoding in path segment "${pathValues[i]}"`);
     }
     setJsonField(obj, field, jsonOfText(field, text));
   });
@@ -290,9 +255,8 @@ export function createGateway(opts: GatewayOptions): NodeHandler {
       const raw = await readBody(req, opts.maxRequestBytes);
       let message;
       try {
-        const json = requestJson(chosen.route, chosen.values, url.searchParams, raw);
-        pruneUnknownFields(method.input, json);
-        message = fromJson(method.input, json);
+        // unknown fields ignored, unknown enum names refused, as on every protocol
+        message = messageFromJson(method.input, requestJson(chosen.route, chosen.values, url.searchParams, raw));
       } catch (err) {
         throw new ConnectError(err instanceof Error ? err.message : String(err), Code.InvalidArgument);
       }

@@ -4,7 +4,7 @@
  * each procedure's handler checks binary bodies first (decode-check.ts).
  */
 import { Code, ConnectError, createConnectRouter, type ConnectRouter, type ConnectRouterOptions, type ContextValues } from "@connectrpc/connect";
-import type { UniversalHandler } from "@connectrpc/connect/protocol";
+import type { UniversalHandler, UniversalServerResponse } from "@connectrpc/connect/protocol";
 import {
   compressionBrotli,
   compressionGzip,
@@ -14,7 +14,9 @@ import {
 import type { Logger } from "pino";
 import { withDecodeCheck } from "./decode-check.js";
 import { isGrpcWebText, serveGrpcWebText } from "./grpc-web-text.js";
-import type { NodeRequest, NodeResponse } from "./interceptors/logging.js";
+import { codeName, requestLogOf, type NodeRequest, type NodeResponse } from "./interceptors/logging.js";
+import { withStatusRecord } from "./rpc-status-record.js";
+import { answerRpcEdgeError, rpcEdgeErrors, type RpcEdgeError } from "./rpc-edge-errors.js";
 
 export type NodeHandler = (req: NodeRequest, res: NodeResponse) => void;
 
@@ -27,32 +29,61 @@ export interface RpcNodeHandlerOptions {
   logger: Logger;
 }
 
-/** Unknown procedure: a bare 404, as connect-node answers (gRPC clients read it as UNIMPLEMENTED). */
-function notFound(res: NodeResponse): void {
-  res.writeHead(404);
-  res.end();
+/** Unknown procedure: Connect 404, gRPC and gRPC-web UNIMPLEMENTED (errors.md §8). */
+export function answerUnknownProcedure(req: NodeRequest, res: NodeResponse): void {
+  answerRpcEdgeError(req, res, rpcEdgeErrors.notFound);
+}
+
+/** connect's bodiless refusals, as the error of the request's protocol. */
+function edgeErrorOf(uRes: UniversalServerResponse, handler: UniversalHandler): RpcEdgeError | undefined {
+  if (uRes.body !== undefined) return undefined;
+  switch (uRes.status) {
+    case 405:
+      return rpcEdgeErrors.methodNotAllowed(handler.allowedMethods.join(", "));
+    case 415:
+      return rpcEdgeErrors.unsupportedMediaType;
+    case 505:
+      return rpcEdgeErrors.httpVersionNotSupported;
+    default:
+      return undefined;
+  }
 }
 
 export function createRpcNodeHandler(opts: RpcNodeHandlerOptions): NodeHandler {
   const router = createConnectRouter({ acceptCompression: [compressionGzip, compressionBrotli], ...opts.router });
   opts.routes(router);
   const handlers = new Map<string, UniversalHandler>(
-    router.handlers.map((h) => [h.requestPath, withDecodeCheck(h, opts.maxRequestBytes)]),
+    router.handlers.map((h) => [h.requestPath, withStatusRecord(withDecodeCheck(h, opts.maxRequestBytes))]),
   );
 
   return (req, res) => {
     const handler = handlers.get((req.url ?? "").split("?", 1)[0]!);
     if (!handler) {
-      notFound(res);
+      answerUnknownProcedure(req, res);
+      return;
+    }
+    const text = isGrpcWebText(req);
+    if (text && req.method !== "POST") {
+      answerRpcEdgeError(req, res, rpcEdgeErrors.methodNotAllowed("POST"));
       return;
     }
     const uReq = universalRequestFromNodeRequest(req, res, undefined, opts.contextValues(req));
-    const served = isGrpcWebText(req)
+    const served = text
       ? serveGrpcWebText(handler, uReq, req, res)
-      : handler(uReq).then((uRes) => universalResponseToNodeResponse(uRes, res));
+      : handler(uReq).then((uRes) => {
+          const edgeError = edgeErrorOf(uRes, handler);
+          if (edgeError) answerRpcEdgeError(req, res, edgeError);
+          else return universalResponseToNodeResponse(uRes, res);
+        });
     served.catch((reason: unknown) => {
+      const record = requestLogOf(req);
       // The client went away; nothing left to answer.
-      if (ConnectError.from(reason).code === Code.Aborted) return;
+      if (ConnectError.from(reason).code === Code.Aborted) {
+        if (record) record.code = codeName(Code.Canceled);
+        return;
+      }
+      // The client got no (complete) answer: the log says so, whatever the handler returned.
+      if (record) record.code = codeName(Code.Internal);
       opts.logger.error({ err: reason, procedure: handler.requestPath }, "rpc response failed");
       res.destroy();
     });

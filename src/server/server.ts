@@ -12,6 +12,7 @@ import type { Authenticate } from "./interceptors/auth.js";
 import { trackRequest, type NodeRequest, type NodeResponse } from "./interceptors/logging.js";
 import { defaultListenerLimits, listen, type ListenerLimits } from "./listener.js";
 import { createUiHandler, isUiPath } from "./static-ui.js";
+import { answerUnknownProcedure } from "./node-adapter.js";
 
 export type { Authenticate, AuthHeaders } from "./interceptors/auth.js";
 export type { ServiceRegistration } from "./connect.js";
@@ -51,6 +52,11 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   });
   const rpcPrefixes = deps.services.map((s) => `/${s.service.typeName}/`);
   const ui = createUiHandler({ root: deps.config.uiDir, logger });
+  /** `/<package>.<Service>/<Method>`: an RPC of a service Roster does not serve. */
+  const rpcShaped = /^\/[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+\/[A-Za-z_]\w*$/;
+  const isUnknownRpc = (req: NodeRequest, path: string) =>
+    rpcShaped.test(path.split("?", 1)[0]!) &&
+    (req.method === "POST" || String(req.headers["content-type"] ?? "").toLowerCase().startsWith("application/grpc"));
 
   const handler = (req: NodeRequest, res: NodeResponse): void => {
     try {
@@ -59,6 +65,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
       const path = req.url ?? "/";
       if (rpcPrefixes.some((prefix) => path.startsWith(prefix))) rpcHandler(req, res);
       else if (isUiPath(path)) ui(req, res);
+      else if (isUnknownRpc(req, path)) answerUnknownProcedure(req, res);
       else gateway(req, res);
     } catch (err) {
       // Last line of defence: a bad request must never take the process down.

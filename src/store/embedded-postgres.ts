@@ -14,7 +14,7 @@
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import fs from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
@@ -38,7 +38,17 @@ export interface EmbeddedOptions {
   /** Name of the application database, created when missing. */
   database?: string;
   logger?: Logger;
+  /**
+   * Called when the server this process started died and could not be restarted (it is
+   * restarted automatically otherwise). The caller should exit so that a supervisor restarts it.
+   */
+  onFatal?: (err: Error) => void;
 }
+
+/** How often the server this process started is checked for life. */
+const WATCH_INTERVAL_MS = 1_000;
+/** Restart attempts after an unexpected exit (orphaned backends may hold shared memory a while). */
+const RESTART_ATTEMPTS = 30;
 
 interface Binaries {
   initdb: string;
@@ -103,9 +113,18 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
   log?.info({ port }, "embedded PostgreSQL started");
 
   let stopped = false;
+  const watchdog = watch({
+    pgdata,
+    isStopped: () => stopped,
+    restart: () => startServer(bin, pgdata, port, user),
+    logger: log,
+    onFatal: opts.onFatal,
+  });
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
+    watchdog.cancel();
+    await watchdog.idle();
     await pgCtl(bin, ["stop", "-D", pgdata, "-m", "fast", "-w", "-t", "60"], user, pgdata);
     await fs.rm(ownerFile, { force: true });
     log?.info("embedded PostgreSQL stopped");
@@ -117,6 +136,77 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     throw err;
   }
   return { url: urlFor(port, password, database), port, stop };
+}
+
+/**
+ * Restarts the server when its postmaster has died (kill -9, OOM killer, a crash): requests fail
+ * with UNAVAILABLE meanwhile and succeed again once it is back. If it cannot be restarted, calls
+ * `onFatal`.
+ */
+function watch(w: {
+  pgdata: string;
+  isStopped: () => boolean;
+  restart: () => Promise<void>;
+  logger?: Logger;
+  onFatal?: (err: Error) => void;
+}): { cancel(): void; idle(): Promise<void> } {
+  let pid: number | undefined;
+  let busy: Promise<void> | undefined;
+  // The pid file of a dead postmaster stays: it names the shared memory that orphaned backends
+  // may still hold, which is how the new postmaster knows to wait for them.
+  const readPid = async (): Promise<number | undefined> => (await runningServer(w.pgdata, false))?.pid;
+
+  const check = async (): Promise<void> => {
+    pid ??= await readPid();
+    if (pid !== undefined && postmasterAlive(pid)) return;
+    if (w.isStopped()) return;
+    w.logger?.warn({ pid }, "embedded PostgreSQL exited unexpectedly");
+    let lastError: Error | undefined;
+    for (let attempt = 1; attempt <= RESTART_ATTEMPTS && !w.isStopped(); attempt++) {
+      try {
+        if ((pid = await readPid()) === undefined) await w.restart();
+        pid = await readPid();
+        if (pid === undefined) throw new Error("the restarted server did not write postmaster.pid");
+        w.logger?.info({ pid, attempt }, "embedded PostgreSQL restarted");
+        return;
+      } catch (err) {
+        lastError = err as Error;
+        await new Promise((r) => setTimeout(r, WATCH_INTERVAL_MS));
+      }
+    }
+    if (w.isStopped()) return;
+    clearInterval(timer);
+    const err = new Error(`embedded PostgreSQL in ${w.pgdata} died and could not be restarted: ${lastError?.message ?? "stopped"}`, {
+      cause: lastError,
+    });
+    w.logger?.error({ err: err.message }, "embedded PostgreSQL could not be restarted");
+    w.onFatal?.(err);
+  };
+
+  const timer = setInterval(() => {
+    if (busy || w.isStopped()) return;
+    busy = check()
+      .catch((err: unknown) => w.logger?.error({ err }, "embedded PostgreSQL watchdog failed"))
+      .finally(() => (busy = undefined));
+  }, WATCH_INTERVAL_MS);
+  timer.unref();
+  return {
+    cancel: () => clearInterval(timer),
+    idle: async () => {
+      await busy;
+    },
+  };
+}
+
+/** Alive and not a zombie: a postmaster whose parent (pg_ctl) is gone may linger unreaped. */
+function postmasterAlive(pid: number): boolean {
+  if (!processAlive(pid)) return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== "ENOENT";
+  }
 }
 
 function urlFor(port: number, password: string, database: string): string {
@@ -193,17 +283,17 @@ function processAlive(pid: number): boolean {
  * The server currently holding `pgdata`, from postmaster.pid (line 1: pid, line 4: port).
  * A pid file whose process is gone, or now belongs to something else, is removed.
  */
-async function runningServer(pgdata: string): Promise<{ pid: number; port: number } | undefined> {
+async function runningServer(pgdata: string, removeStale = true): Promise<{ pid: number; port: number } | undefined> {
   const pidFile = path.join(pgdata, "postmaster.pid");
   const text = await fs.readFile(pidFile, "utf8").catch(() => undefined);
   if (text === undefined) return undefined;
   const lines = text.split("\n");
   const pid = Number.parseInt(lines[0] ?? "", 10);
   const port = Number.parseInt(lines[3] ?? "", 10);
-  if (Number.isInteger(pid) && pid > 0 && processAlive(pid) && (await isPostgres(pid))) {
+  if (Number.isInteger(pid) && pid > 0 && postmasterAlive(pid) && (await isPostgres(pid))) {
     return { pid, port };
   }
-  await fs.rm(pidFile, { force: true });
+  if (removeStale) await fs.rm(pidFile, { force: true });
   return undefined;
 }
 

@@ -2,9 +2,22 @@ import type { Kysely, Selectable } from "kysely";
 import type { Database, EventsTable } from "./schema.js";
 import type { AggregateType, EventRecord, NewEvent } from "../domain/store.js";
 
-/** Appends in one statement; the (aggregate_type, aggregate_id, sequence) key rejects a duplicate sequence. */
+/**
+ * Rows per INSERT: 8 parameters each, far below PostgreSQL's limit of 65,535 parameters in one
+ * statement (8,192 rows would pass it).
+ */
+export const EVENTS_PER_INSERT = 1_000;
+
+/**
+ * Appends in as few statements as the parameter limit allows (callers run it in their
+ * transaction, so the batches commit together); the (aggregate_type, aggregate_id, sequence) key
+ * rejects a duplicate sequence.
+ */
 export async function appendEvents(db: Kysely<Database>, events: NewEvent[]): Promise<void> {
-  if (events.length === 0) return;
+  for (let i = 0; i < events.length; i += EVENTS_PER_INSERT) await insertBatch(db, events.slice(i, i + EVENTS_PER_INSERT));
+}
+
+async function insertBatch(db: Kysely<Database>, events: NewEvent[]): Promise<void> {
   await db
     .insertInto("events")
     .values(

@@ -755,6 +755,7 @@ describe("password work before the lock (run-user-command.ts)", () => {
     let calls = 0;
     return {
       hash: real.hash,
+      close: real.close,
       async verify(password, hash) {
         calls++;
         if (calls <= times) throw error();

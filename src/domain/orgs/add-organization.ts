@@ -2,6 +2,7 @@ import type { DomainDeps } from "../deps.js";
 import type { Principal } from "../principal.js";
 import { Errors } from "../errors.js";
 import { newId } from "../ids.js";
+import { INSTANCE_SCOPE } from "../permissions.js";
 import { OrgConflict, type NewEvent } from "../store.js";
 import type { Details } from "../users/change-set.js";
 import type { ReturnedCodes } from "../users/contact-steps.js";
@@ -26,11 +27,18 @@ export interface AddOrganizationResult {
 const DEFAULT_ADMIN_ROLES = ["ORG_OWNER"];
 
 /**
+ * Ids an organization cannot have: `instance` is the scope of instance-wide memberships, so the
+ * admins of an organization of that id would hold their roles on the whole instance.
+ */
+const RESERVED_ORG_IDS: ReadonlySet<string> = new Set([INSTANCE_SCOPE]);
+
+/**
  * AddOrganization (contract.md §10): the organization, its new admins and all memberships in one
  * transaction; any failure writes nothing.
  */
 export async function addOrganization(deps: DomainDeps, principal: Principal, input: AddOrganizationInput): Promise<AddOrganizationResult> {
   if (!deps.permissions.holdsOnInstance(principal, "org.create")) throw Errors.permissionDenied();
+  if (input.orgId !== undefined && RESERVED_ORG_IDS.has(input.orgId)) throw Errors.orgIdReserved();
   for (const admin of input.admins) {
     for (const role of admin.roles) if (!deps.permissions.knownRole(role)) throw Errors.roleUnknown();
   }

@@ -1,6 +1,6 @@
 import type { DomainDeps } from "../deps.js";
 import type { Principal } from "../principal.js";
-import { DomainError, Errors } from "../errors.js";
+import { DomainError, Errors, FieldViolation } from "../errors.js";
 import { newId } from "../ids.js";
 import { UserIdConflict, UsernameConflict, type StoreTx, type UserRecord } from "../store.js";
 import { ChangeSet, detailsOf, type Details } from "./change-set.js";
@@ -51,8 +51,27 @@ export interface PreparedHuman {
   policyViolation?: DomainError;
 }
 
+/**
+ * Bounds of `metadata`, Roster's own: ZITADEL bounds each entry (key 1–200 characters, value
+ * 1–500,000 bytes, checked by the field rules) but not their number. Each entry is one event and one row written with the
+ * user; without a bound one request could write thousands.
+ */
+export const MAX_METADATA_ENTRIES = 100;
+export const MAX_METADATA_VALUE_BYTES_TOTAL = 500_000;
+
+function checkMetadataBounds(metadata: AddHumanUserInput["metadata"]): void {
+  if (metadata.length > MAX_METADATA_ENTRIES) {
+    throw new FieldViolation(`invalid AddHumanUserRequest.Metadata: value must contain no more than ${MAX_METADATA_ENTRIES} item(s)`);
+  }
+  const total = metadata.reduce((sum, m) => sum + m.value.length, 0);
+  if (total > MAX_METADATA_VALUE_BYTES_TOTAL) {
+    throw new FieldViolation(`invalid AddHumanUserRequest.Metadata: values must not exceed ${MAX_METADATA_VALUE_BYTES_TOTAL} bytes in total`);
+  }
+}
+
 /** Contract.md §9.1 step 2: checks that need nothing stored; then the password hash (bcrypt). */
 export async function prepareHuman(deps: DomainDeps, input: AddHumanUserInput): Promise<PreparedHuman> {
+  checkMetadataBounds(input.metadata);
   const v = input.email.verification;
   if (v.kind === "send" && v.urlTemplate !== undefined) parseUrlTemplate(v.urlTemplate);
   checkPlainAddress(input.email.email);

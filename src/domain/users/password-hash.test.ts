@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { assertSupportedHash, createLimiter, createPasswordHasher, isSupportedBcryptHash } from "./password-hash.js";
+import { assertSupportedHash, createLimiter, createPasswordHasher, DEFAULT_MAX_IMPORT_COST, isSupportedBcryptHash, setMaxImportCost } from "./password-hash.js";
 import { DomainError } from "../errors.js";
 
 const isError = (id: string) => (e: unknown) => e instanceof DomainError && e.id === id;
@@ -135,4 +135,54 @@ test("many concurrent hashes through the hasher all verify", async () => {
   const hashes = await Promise.all(passwords.map((p) => hasher.hash(p)));
   const checks = await Promise.all(hashes.map((h, i) => hasher.verify(passwords[i], h)));
   assert.deepEqual(checks, passwords.map(() => true));
+});
+
+// ---- bounded cost and shutdown (hardening) ----
+
+const fakeHash = (cost: number) => `$2b$${String(cost).padStart(2, "0")}$${salted}`;
+
+test("imported hashes above the cost bound are refused with ROSTER-pwc01; at the bound they are accepted", () => {
+  assert.equal(DEFAULT_MAX_IMPORT_COST, 14);
+  assert.doesNotThrow(() => assertSupportedHash(fakeHash(14)));
+  for (const cost of [15, 20, 30, 31]) {
+    assert.throws(
+      () => assertSupportedHash(fakeHash(cost)),
+      (e: unknown) => e instanceof DomainError && e.id === "ROSTER-pwc01" && e.kind === "InvalidArgument" && e.text.includes("14"),
+      `cost ${cost}`,
+    );
+  }
+});
+
+test("the import bound is configurable", () => {
+  setMaxImportCost(10);
+  try {
+    assert.doesNotThrow(() => assertSupportedHash(fakeHash(10)));
+    assert.throws(() => assertSupportedHash(fakeHash(11)), isError("ROSTER-pwc01"));
+  } finally {
+    setMaxImportCost(DEFAULT_MAX_IMPORT_COST);
+  }
+  assert.throws(() => setMaxImportCost(3), RangeError);
+  assert.throws(() => setMaxImportCost(32), RangeError);
+});
+
+test("a stored hash above the verify bound never matches, and no bcrypt runs at its cost", async () => {
+  const bounded = createPasswordHasher({ cost: 4, maxConcurrent: 1, maxVerifyCost: 10 });
+  // cost 31 would take days: if it were computed, this test would time out
+  assert.equal(await bounded.verify("whatever", fakeHash(31)), false);
+  assert.equal(await bounded.verify("whatever", fakeHash(11)), false);
+  const ok = await bounded.hash("Bounded-Pass-1");
+  assert.equal(await bounded.verify("Bounded-Pass-1", ok), true);
+});
+
+test("close rejects queued and later operations with UNAVAILABLE; the running one finishes", async () => {
+  const h = createPasswordHasher({ cost: 10, maxConcurrent: 1 });
+  const running = h.hash("First-Pass-1");
+  const queued = h.hash("Second-Pass-1");
+  await new Promise((r) => setImmediate(r));
+  const state = h.close();
+  assert.equal(state.running, 1);
+  await assert.rejects(queued, (e: unknown) => e instanceof DomainError && e.kind === "Unavailable" && e.id === "ROSTER-shut1");
+  await assert.rejects(h.verify("x", await running), isError("ROSTER-shut1"));
+  await assert.rejects(h.hash("Third-Pass-1"), isError("ROSTER-shut1"));
+  assert.equal(h.close().running, 0);
 });

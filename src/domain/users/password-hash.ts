@@ -12,16 +12,47 @@ export function isSupportedBcryptHash(hash: string): boolean {
   return BCRYPT_HASH.test(hash);
 }
 
-/** An imported hash that is not bcrypt → USER-oz74onzvqr. */
+/** The cost of a hash that passed `isSupportedBcryptHash` (the two digits after the prefix). */
+export function bcryptCostOf(hash: string): number {
+  return Number(hash.slice(4, 6));
+}
+
+/**
+ * Highest bcrypt cost an imported hash may have. Every step up doubles the work: cost 14 (what
+ * ZITADEL's defaults of 10–14 need) takes about a second here, cost 30 about a day, so an
+ * unbounded import lets any user pin the hashing slots with their own password.
+ */
+export const DEFAULT_MAX_IMPORT_COST = 14;
+let maxImportCost = DEFAULT_MAX_IMPORT_COST;
+
+/**
+ * Sets the import bound for the process (ROSTER_BCRYPT_MAX_IMPORT_COST, once at start). It is
+ * process-wide because the checks that use it run before any dependency is at hand.
+ */
+export function setMaxImportCost(cost: number): void {
+  if (!Number.isInteger(cost) || cost < 4 || cost > 31) throw new RangeError(`bcrypt import cost bound must be 4–31, got ${cost}`);
+  maxImportCost = cost;
+}
+
+/** An imported hash that is not bcrypt → USER-oz74onzvqr; one above the cost bound → ROSTER-pwc01. */
 export function assertSupportedHash(hash: string): void {
   if (!isSupportedBcryptHash(hash)) throw Errors.passwordHashNotSupported();
+  if (bcryptCostOf(hash) > maxImportCost) throw Errors.passwordHashCostTooHigh(maxImportCost);
 }
 
 export interface PasswordHasher {
   /** bcrypt hash at the configured cost; a password over 72 bytes → ROSTER-pw072. */
   hash(password: string): Promise<string>;
-  /** True when the password matches the stored bcrypt hash (any supported prefix). */
+  /**
+   * True when the password matches the stored bcrypt hash (any supported prefix). A hash whose
+   * cost is above `maxVerifyCost` never matches: it is not computed at all.
+   */
   verify(password: string, hash: string): Promise<boolean>;
+  /**
+   * Shutdown: queued and later operations fail with UNAVAILABLE (ROSTER-shut1). Returns how many
+   * are still running (native bcrypt cannot be interrupted; the process must not wait for them).
+   */
+  close(): { running: number };
 }
 
 export interface PasswordHasherOptions {
@@ -29,6 +60,8 @@ export interface PasswordHasherOptions {
   cost: number;
   /** Upper bound of bcrypt operations in flight at once. */
   maxConcurrent: number;
+  /** Highest cost of a stored hash that is verified (default: the larger of `cost` and the import bound). */
+  maxVerifyCost?: number;
 }
 
 /**
@@ -43,6 +76,7 @@ export function createPasswordHasher(options: PasswordHasherOptions): PasswordHa
   if (!Number.isInteger(maxConcurrent) || maxConcurrent < 1) {
     throw new RangeError(`maxConcurrent must be a positive integer, got ${maxConcurrent}`);
   }
+  const maxVerifyCost = options.maxVerifyCost ?? Math.max(cost, maxImportCost);
   const limit = createLimiter(maxConcurrent);
 
   return {
@@ -54,7 +88,12 @@ export function createPasswordHasher(options: PasswordHasherOptions): PasswordHa
       // bcrypt would compare only the first 72 bytes; a longer password never matches.
       if (Buffer.byteLength(password, "utf8") > MAX_PASSWORD_BYTES) return false;
       if (!isSupportedBcryptHash(hash)) return false;
+      // Imported before the bound existed: refused like a wrong password (a reset replaces it).
+      if (bcryptCostOf(hash) > maxVerifyCost) return false;
       return limit(() => bcrypt.compare(password, asNativeVersion(hash)));
+    },
+    close() {
+      return { running: limit.close(Errors.shuttingDown) };
     },
   };
 }
@@ -67,26 +106,38 @@ function asNativeVersion(hash: string): string {
   return hash.startsWith("$2y$") ? `$2b$${hash.slice(4)}` : hash;
 }
 
-export type Limiter = <T>(task: () => Promise<T>) => Promise<T>;
+export interface Limiter {
+  <T>(task: () => Promise<T>): Promise<T>;
+  /** Rejects every waiting and every later task with `error()`; returns how many still run. */
+  close(error: () => Error): number;
+}
 
 /** A counting semaphore: at most `max` tasks run, the rest wait in arrival order. */
 export function createLimiter(max: number): Limiter {
   let running = 0;
-  const waiting: Array<() => void> = [];
+  let closedWith: (() => Error) | undefined;
+  const waiting: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
 
   const release = (): void => {
     const next = waiting.shift();
-    if (next) next();
+    if (next) next.resolve();
     else running--;
   };
 
-  return async <T>(task: () => Promise<T>): Promise<T> => {
+  const limit = async <T>(task: () => Promise<T>): Promise<T> => {
+    if (closedWith) throw closedWith();
     if (running < max) running++;
-    else await new Promise<void>((resolve) => waiting.push(resolve));
+    else await new Promise<void>((resolve, reject) => waiting.push({ resolve, reject }));
     try {
       return await task();
     } finally {
       release();
     }
   };
+  limit.close = (error: () => Error): number => {
+    closedWith = error;
+    for (const w of waiting.splice(0)) w.reject(error());
+    return running;
+  };
+  return limit;
 }

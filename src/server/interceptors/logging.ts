@@ -41,6 +41,11 @@ export function requestLogOf(req: NodeRequest): RequestLog | undefined {
   return logs.get(req);
 }
 
+/** The record of the request these context values belong to (set by `contextValuesWithLog`). */
+export function requestLogOfContext(values: ContextValues | undefined): RequestLog | undefined {
+  return values?.get(requestLogKey);
+}
+
 /** connect-node `contextValues` hook: exposes the request's log record to the interceptor. */
 export function contextValuesWithLog(req: NodeRequest): ContextValues {
   const values = createContextValues();

@@ -13,7 +13,7 @@ import { FieldViolation } from "../../domain/errors.js";
 import { isEmailFieldValid } from "../../domain/users/email.js";
 
 /** One step of a ZITADEL violation path: `<Message>.<Field>[index]`. */
-interface Segment {
+export interface Segment {
   message: string;
   member: string;
   index?: string;
@@ -22,7 +22,7 @@ interface Segment {
 const EMBEDDED = "embedded message failed validation";
 
 /** Go's generated names, which ZITADEL's messages use: `user_id` → `UserId`. */
-function goFieldName(protoName: string): string {
+export function goFieldName(protoName: string): string {
   return protoName
     .split("_")
     .map((part, i) => {
@@ -34,13 +34,13 @@ function goFieldName(protoName: string): string {
 }
 
 /** Nested messages are `Outer_Inner` in Go. */
-function goMessageName(desc: DescMessage): string {
+export function goMessageName(desc: DescMessage): string {
   const pkg = desc.file.proto.package;
   const local = pkg ? desc.typeName.slice(pkg.length + 1) : desc.typeName;
   return local.split(".").join("_");
 }
 
-function formatSegments(segments: Segment[], reason: string): string {
+export function formatSegments(segments: Segment[], reason: string): string {
   return segments
     .map((s, i) => {
       const head = `invalid ${s.message}.${s.member}${s.index ?? ""}`;
