@@ -9,8 +9,10 @@ import { createPasswordHasher, setMaxImportCost } from "./domain/users/password-
 import { parseUrlTemplate } from "./domain/users/url-template.js";
 import { UserService } from "./gen/zitadel/user/v2/user_service_pb.js";
 import { OrganizationService } from "./gen/zitadel/org/v2/org_service_pb.js";
+import { SelfService } from "./gen/roster/selfservice/v1/self_service_pb.js";
 import { startServer } from "./server/server.js";
 import { createOrganizationService } from "./services/organization-service.js";
+import { createSelfService } from "./services/self-service.js";
 import { authorizeUserServiceRequest, createUserService } from "./services/user-service.js";
 import { openDatabase } from "./store/database.js";
 import { createStore } from "./store/kysely-store.js";
@@ -92,6 +94,8 @@ export async function startRoster(config: Config, logger: Logger, options: Start
       services: [
         { service: UserService, impl: createUserService(deps), authorize: authorizeUserServiceRequest(deps) },
         { service: OrganizationService, impl: createOrganizationService(deps) },
+        // the links in verification and reset mails: the code is the proof, no token
+        { service: SelfService, impl: createSelfService(deps), withoutToken: true },
       ],
       authenticate: (h) => authenticator.authenticate(h),
       limits: { closeGraceMs: config.shutdownGraceSeconds * 1000, maxConnections: config.maxConnections },

@@ -40,6 +40,11 @@ export interface Config {
     emailVerification: string;
     passwordReset: string;
   };
+  /**
+   * Built console and self-service pages (`npm run build:ui`), served under /ui/. loadConfig
+   * always sets it; a hand-made config without it serves no pages (/ui/ answers 404).
+   */
+  uiDir?: string;
   passwordPolicy: {
     minLength: number;
     hasLowercase: boolean;

@@ -1,4 +1,5 @@
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import type { Config } from "./config.js";
 
 /** Raised for a malformed environment variable, naming it. */
@@ -7,6 +8,9 @@ export class ConfigError extends Error {
 }
 
 type Env = Record<string, string | undefined>;
+
+/** Where `npm run build:ui` writes the pages: dist/ui of this installation, whatever the cwd. */
+const BUILT_UI_DIR = fileURLToPath(new URL("../../dist/ui", import.meta.url));
 
 function str(env: Env, name: string): string | undefined {
   const v = env[name]?.trim();
@@ -82,6 +86,7 @@ export function loadConfig(env: Env = process.env): Config {
       passwordReset:
         str(env, "ROSTER_PASSWORD_RESET_URL_TEMPLATE") ?? `${publicUrl}/ui/password-reset?userID={{.UserID}}&code={{.Code}}&orgID={{.OrgID}}`,
     },
+    uiDir: path.resolve(str(env, "ROSTER_UI_DIR") ?? BUILT_UI_DIR),
     passwordPolicy: {
       minLength: int(env, "ROSTER_PASSWORD_MIN_LENGTH", 8, 1, 72),
       hasLowercase: bool(env, "ROSTER_PASSWORD_REQUIRE_LOWERCASE", true),

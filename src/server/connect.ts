@@ -21,6 +21,11 @@ export interface ServiceRegistration {
   impl: Partial<ServiceImpl<any>>;
   /** Permission checks that precede the field rules, if the service has any. */
   authorize?: AuthorizeRequest;
+  /**
+   * The service's callers prove themselves by other means (the self-service codes): the auth
+   * interceptor neither requires nor reads a token for it, and its handlers have no principal.
+   */
+  withoutToken?: boolean;
 }
 
 export interface RpcOptions {
@@ -35,12 +40,13 @@ export interface RpcOptions {
 export function createInterceptors(opts: RpcOptions): Interceptor[] {
   const authorizers = new Map<string, AuthorizeRequest>();
   for (const { service, authorize } of opts.services) if (authorize) authorizers.set(service.typeName, authorize);
+  const tokenless = new Set(opts.services.filter((s) => s.withoutToken).map((s) => s.service.typeName));
   return [
     createLoggingInterceptor(),
     createErrorInterceptor(opts.logger),
     createDecodingInterceptor(),
     ...(opts.originPolicy ? [createOriginInterceptor(opts.originPolicy)] : []),
-    createAuthInterceptor(opts.authenticate),
+    createAuthInterceptor(opts.authenticate, tokenless),
     // before anything reads stored data with the request's strings
     createNulCheckInterceptor(),
     ...(authorizers.size > 0 ? [createAuthorizeInterceptor(authorizers)] : []),

@@ -1,6 +1,6 @@
 /**
  * Starts the protocol edge: one port; RPC paths (`/<package>.<Service>/…`) go to the RPC handler,
- * everything else to the REST gateway.
+ * `/ui/…` to the pages, everything else to the REST gateway.
  */
 import type { Logger } from "pino";
 import type { Config } from "../config/config.js";
@@ -11,6 +11,7 @@ import { createGateway } from "./gateway.js";
 import type { Authenticate } from "./interceptors/auth.js";
 import { trackRequest, type NodeRequest, type NodeResponse } from "./interceptors/logging.js";
 import { defaultListenerLimits, listen, type ListenerLimits } from "./listener.js";
+import { createUiHandler, isUiPath } from "./static-ui.js";
 import { answerUnknownProcedure } from "./node-adapter.js";
 
 export type { Authenticate, AuthHeaders } from "./interceptors/auth.js";
@@ -50,6 +51,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     maxRequestBytes: deps.config.maxRequestBytes,
   });
   const rpcPrefixes = deps.services.map((s) => `/${s.service.typeName}/`);
+  const ui = createUiHandler({ root: deps.config.uiDir, logger });
   /** `/<package>.<Service>/<Method>`: an RPC of a service Roster does not serve. */
   const rpcShaped = /^\/[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+\/[A-Za-z_]\w*$/;
   const isUnknownRpc = (req: NodeRequest, path: string) =>
@@ -62,6 +64,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
       if (originPolicy && handleCors(originPolicy, req, res)) return;
       const path = req.url ?? "/";
       if (rpcPrefixes.some((prefix) => path.startsWith(prefix))) rpcHandler(req, res);
+      else if (isUiPath(path)) ui(req, res);
       else if (isUnknownRpc(req, path)) answerUnknownProcedure(req, res);
       else gateway(req, res);
     } catch (err) {

@@ -11,9 +11,13 @@ export interface AuthHeaders {
 /** Resolves the caller or throws the DomainError that refuses it. */
 export type Authenticate = (headers: AuthHeaders) => Promise<Principal>;
 
-/** Runs before validation and the handler: every RPC needs an authenticated caller (auth.md §1). */
-export function createAuthInterceptor(authenticate: Authenticate): Interceptor {
+/**
+ * Runs before validation and the handler: every RPC needs an authenticated caller (auth.md §1),
+ * except those of the services named in `tokenless`, which get no principal at all.
+ */
+export function createAuthInterceptor(authenticate: Authenticate, tokenless: ReadonlySet<string> = new Set()): Interceptor {
   return (next) => async (req) => {
+    if (tokenless.has(req.service.typeName)) return next(req);
     const orgId = req.header.get("x-zitadel-orgid");
     const principal = await authenticate({
       authorization: req.header.get("authorization"),
