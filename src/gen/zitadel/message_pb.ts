@@ -1,4 +1,4 @@
-// Roster's own contract, wire-compatible with ZITADEL (see /work/shared/spec/contract.md).
+// Roster's own contract, wire-compatible with ZITADEL's API of the same package (see README.md).
 // The package is zitadel.v1 although the file lives in zitadel/: the type URL
 // type.googleapis.com/zitadel.v1.ErrorDetail is what clients decode.
 

@@ -1,4 +1,4 @@
-// Roster's own contract, wire-compatible with ZITADEL (see /work/shared/spec/contract.md).
+// Roster's own contract, wire-compatible with ZITADEL's API of the same package (see README.md).
 // The service holds only the RPCs Roster implements; any other ZITADEL method answers
 // UNIMPLEMENTED on gRPC/Connect and 404 on REST.
 
