@@ -22,7 +22,8 @@ export interface RunningRoster {
   port: number;
   /**
    * Stops accepting, lets in-flight requests finish (within the shutdown grace), closes the
-   * database. Password work still waiting for a hashing slot is refused at once (UNAVAILABLE).
+   * database. Password work still waiting for a hashing slot when the grace is nearly over is
+   * refused (UNAVAILABLE).
    */
   close(): Promise<ShutdownReport>;
 }
@@ -104,8 +105,16 @@ export async function startRoster(config: Config, logger: Logger, options: Start
     return {
       port: server.port,
       async close() {
-        hasher.close();
-        await server.close();
+        // Requests in flight may still need a hashing slot: queued password work is refused only
+        // shortly before the grace ends (so its request still gets its UNAVAILABLE answer), and
+        // cannot hold the shutdown beyond it.
+        const graceMs = config.shutdownGraceSeconds * 1000;
+        const refuseQueued = setTimeout(() => hasher.close(), Math.max(0, graceMs - Math.min(500, graceMs / 2)));
+        try {
+          await server.close();
+        } finally {
+          clearTimeout(refuseQueued);
+        }
         await database.close();
         return { runningHashes: hasher.close().running };
       },
