@@ -1,6 +1,7 @@
 /**
- * Bulk load for the list bench: `orgs` organizations and `users` users (ids 1000…0 + i, usernames
- * user0000000…, every 1000th deleted, 1 % locked, 2 % inactive), one event each, with INSERT …
+ * Bulk load for the list bench: `orgs` organizations and `users` users (user i has id 10^17 + i,
+ * username user0000000 + i, organization i mod `orgs`; every 1000th deleted, 1 % locked, 2 %
+ * inactive), one event each, with INSERT …
  * SELECT generate_series in chunks. The list indexes are dropped for the load and rebuilt from
  * their own definitions afterwards; then VACUUM ANALYZE.
  */

@@ -17,6 +17,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import net from "node:net";
 import { cpus, loadavg, tmpdir } from "node:os";
@@ -61,17 +62,40 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 }
 
-async function timeIt(name: string, iterations: number, call: (i: number) => Promise<unknown>): Promise<{ p50: number; p99: number }> {
+/** CPU time (user + system) a process has used so far, in ms; undefined where /proc is not there. */
+function cpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" "); // fields[0] is field 3 (state)
+    return (Number(fields[11]) + Number(fields[12])) * 10; // utime + stime, in USER_HZ (100/s) ticks
+  } catch {
+    return undefined;
+  }
+}
+
+interface Timing {
+  p50: number;
+  p99: number;
+  /** CPU time of the watched process per call, in ms (what the call costs it, however busy the machine). */
+  cpu?: number;
+}
+
+async function timeIt(name: string, iterations: number, call: (i: number) => Promise<unknown>, cpuPid?: number): Promise<Timing> {
   for (let i = 0; i < Math.min(20, iterations); i++) await call(i); // warm up
   const samples: number[] = [];
+  const cpu0 = cpuMs(cpuPid);
   for (let i = 0; i < iterations; i++) {
     const t0 = performance.now();
     await call(i);
     samples.push(performance.now() - t0);
   }
+  const cpu1 = cpuMs(cpuPid);
   samples.sort((a, b) => a - b);
-  const r = { p50: percentile(samples, 50), p99: percentile(samples, 99) };
-  console.log(`${name.padEnd(44)} p50 ${r.p50.toFixed(2).padStart(7)} ms   p99 ${r.p99.toFixed(2).padStart(7)} ms   (${iterations} calls)`);
+  const r: Timing = { p50: percentile(samples, 50), p99: percentile(samples, 99) };
+  if (cpu0 !== undefined && cpu1 !== undefined) r.cpu = (cpu1 - cpu0) / iterations;
+  const cpu = r.cpu === undefined ? "" : `   cpu ${r.cpu.toFixed(2).padStart(6)} ms/call`;
+  console.log(`${name.padEnd(44)} p50 ${r.p50.toFixed(2).padStart(7)} ms   p99 ${r.p99.toFixed(2).padStart(7)} ms${cpu}   (${iterations} calls)`);
   return r;
 }
 
@@ -186,7 +210,8 @@ async function main(): Promise<void> {
       embedded = await startEmbeddedPostgres({ dir: path.join(dataDir, "db"), database: "roster_bench" });
       url = embedded.url;
     }
-    database = await openDatabase({ databaseUrl: url, dataDir, maxConnections: 2 });
+    // one connection: the backend whose CPU the "SQL alone" timings read
+    database = await openDatabase({ databaseUrl: url, dataDir, maxConnections: 1 });
     const db = database.db;
     const { rows: ver } = await sql<{ v: string }>`SELECT current_setting('server_version') AS v`.execute(db);
     console.log(`PostgreSQL ${ver[0]!.v} (${embedded ? "embedded" : "server"}), ${USERS} users, ${ORGS} organizations`);
@@ -206,7 +231,7 @@ async function main(): Promise<void> {
     }
     const update = (id: string, i: number) =>
       client.updateHumanUser({ userId: id, profile: { givenName: "Bench", familyName: `User ${i}` } }, { headers: auth });
-    const small = await timeIt("UpdateHumanUser, 21 users", ITERATIONS, (i) => update(few[i % few.length]!, i));
+    const small = await timeIt("UpdateHumanUser, 21 users", ITERATIONS, (i) => update(few[i % few.length]!, i), roster.child.pid);
 
     await bulkLoad(db, { users: USERS, orgs: ORGS });
 
@@ -254,16 +279,22 @@ async function main(): Promise<void> {
     ];
 
     console.log(`\nListUsers over gRPC (sequential calls, as IAM_OWNER):`);
-    const results: { name: string; p50: number; p99: number; sqlP50: number; total: bigint }[] = [];
+    const results: { name: string; api: Timing; sql: Timing; total: bigint }[] = [];
+    const backendPid = Number((await sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`.execute(db)).rows[0]!.pid);
     for (const l of lists) {
       let total = 0n;
-      const r = await timeIt(l.name, ITERATIONS, async () => {
-        const res = await client.listUsers(l.req(), { headers: auth });
-        total = res.details?.totalResult ?? 0n;
-      });
-      // the same statement straight from here: how much of it is the database
-      const sqlOnly = await timeIt(`  its SQL alone (from this process)`, Math.max(20, ITERATIONS / 4), () => db.executeQuery(statementOf(db, l.req())));
-      results.push({ name: l.name, ...r, sqlP50: sqlOnly.p50, total });
+      const api = await timeIt(
+        l.name,
+        ITERATIONS,
+        async () => {
+          const res = await client.listUsers(l.req(), { headers: auth });
+          total = res.details?.totalResult ?? 0n;
+        },
+        roster.child.pid,
+      );
+      // the same statement straight from here: how much of it is the database (cpu: its backend, without parallel workers)
+      const sqlAlone = await timeIt(`  its SQL alone (from this process)`, Math.max(20, ITERATIONS / 4), () => db.executeQuery(statementOf(db, l.req())), backendPid);
+      results.push({ name: l.name, api, sql: sqlAlone, total });
     }
 
     console.log(`\nPlans (EXPLAIN ANALYZE of the statements Roster runs for one request of each):`);
@@ -275,17 +306,22 @@ async function main(): Promise<void> {
     }
 
     console.log(`\nUpdateHumanUser with ${USERS} users present:`);
-    const big = await timeIt("UpdateHumanUser, random loaded users", ITERATIONS, (i) => update(userId(liveUser()), i));
-    const bigFew = await timeIt("UpdateHumanUser, the same 20 users as before", ITERATIONS, (i) => update(few[i % few.length]!, i));
+    const big = await timeIt("UpdateHumanUser, random loaded users", ITERATIONS, (i) => update(userId(liveUser()), i), roster.child.pid);
+    const bigFew = await timeIt("UpdateHumanUser, the same 20 users as before", ITERATIONS, (i) => update(few[i % few.length]!, i), roster.child.pid);
 
     console.log(`\nSummary (goal: p50 <= 20 ms, no sequential scan of users); load average ${loadavg().map((l) => l.toFixed(1)).join(" ")} on ${cpus().length} cores (${startLoad} at the start)`);
+    const ms = (n: number | undefined) => (n === undefined ? "    -" : n.toFixed(2).padStart(7));
+    console.log(`  ${"".padEnd(40)}     p50      p99   Roster cpu   SQL p50   SQL cpu   total_result`);
     for (const r of results) {
       console.log(
-        `  ${r.name.padEnd(44)} p50 ${r.p50.toFixed(2).padStart(7)} ms  p99 ${r.p99.toFixed(2).padStart(7)} ms  (SQL alone p50 ${r.sqlP50.toFixed(2).padStart(7)} ms)  ` +
-          `total_result ${String(r.total).padStart(7)}  ${r.p50 <= 20 ? "ok" : "OVER GOAL"}`,
+        `  ${r.name.padEnd(40)} ${ms(r.api.p50)}  ${ms(r.api.p99)}  ${ms(r.api.cpu)}    ${ms(r.sql.p50)}   ${ms(r.sql.cpu)}   ${String(r.total).padStart(7)}  ${r.api.p50 <= 20 ? "ok" : "OVER GOAL"}`,
       );
     }
-    console.log(`  UpdateHumanUser p50: ${small.p50.toFixed(2)} ms with 21 users, ${big.p50.toFixed(2)} ms (random) / ${bigFew.p50.toFixed(2)} ms (same users) with ${USERS}`);
+    console.log(`  (ms; Roster cpu = CPU time of the Roster process per call; SQL cpu = of the PostgreSQL backend per statement, parallel workers not counted)`);
+    console.log(
+      `  UpdateHumanUser p50 (Roster cpu/call): ${small.p50.toFixed(2)} ms (${ms(small.cpu).trim()}) with 21 users; ` +
+        `${big.p50.toFixed(2)} ms (${ms(big.cpu).trim()}) random / ${bigFew.p50.toFixed(2)} ms (${ms(bigFew.cpu).trim()}) same users with ${USERS}`,
+    );
     console.log(`  plans with a sequential scan of users: ${seqScans}`);
   } finally {
     if (roster) await stopRosterProcess(roster.child);
