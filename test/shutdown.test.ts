@@ -121,6 +121,9 @@ function h2Requester(port: number, token: string, userId: string) {
       stream.on("error", (err: NodeJS.ErrnoException) => {
         // a stream waiting for a new session whose connection was refused is cancelled
         if (refusedConnection(err)) resolve({ kind: "refused" });
+        // REFUSED_STREAM: the server did not process the stream at all (RFC 9113 §8.7), the same
+        // outcome as a stream the final GOAWAY refuses; the client may retry it elsewhere
+        else if (stream.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM) resolve({ kind: "refused" });
         else resolve({ kind: "bad", what: `${err.code ?? ""} ${err.message} (rst ${stream.rstCode})` });
       });
       stream.write(head);
