@@ -10,6 +10,7 @@ import { parseUrlTemplate } from "./domain/users/url-template.js";
 import { UserService } from "./gen/zitadel/user/v2/user_service_pb.js";
 import { OrganizationService } from "./gen/zitadel/org/v2/org_service_pb.js";
 import { SelfService } from "./gen/roster/selfservice/v1/self_service_pb.js";
+import { startDelivery, type Delivery } from "./notify/start-delivery.js";
 import { startServer } from "./server/server.js";
 import { createOrganizationService } from "./services/organization-service.js";
 import { createSelfService } from "./services/self-service.js";
@@ -26,6 +27,8 @@ export interface RunningRoster {
    * refused (UNAVAILABLE).
    */
   close(): Promise<ShutdownReport>;
+  /** The outbox's notifications by state (for metrics). */
+  deliveryCounts: Delivery["counts"];
 }
 
 export interface ShutdownReport {
@@ -101,19 +104,30 @@ export async function startRoster(config: Config, logger: Logger, options: Start
       authenticate: (h) => authenticator.authenticate(h),
       limits: { closeGraceMs: config.shutdownGraceSeconds * 1000, maxConnections: config.maxConnections },
     });
+    let delivery: Delivery;
+    try {
+      delivery = startDelivery({ config: config.delivery, db: database.db, databaseUrl: database.url, keys, logger, now });
+    } catch (e) {
+      await server.close();
+      throw e;
+    }
     logger.info({ port: server.port, embeddedDatabase: database.embedded }, "roster listening");
     return {
       port: server.port,
+      deliveryCounts: () => delivery.counts(),
       async close() {
         // Requests in flight may still need a hashing slot: queued password work is refused only
         // shortly before the grace ends (so its request still gets its UNAVAILABLE answer), and
         // cannot hold the shutdown beyond it.
         const graceMs = config.shutdownGraceSeconds * 1000;
         const refuseQueued = setTimeout(() => hasher.close(), Math.max(0, graceMs - Math.min(500, graceMs / 2)));
+        // The worker stops claiming at once and has the same grace for the sends in flight.
+        const deliveryStopped = delivery.stop(graceMs);
         try {
           await server.close();
         } finally {
           clearTimeout(refuseQueued);
+          await deliveryStopped;
         }
         await database.close();
         return { runningHashes: hasher.close().running };

@@ -39,7 +39,7 @@ describeStoreContract("PostgreSQL", {
           channel: r.channel as NotificationChannel,
           recipient: r.recipient,
           purpose: r.purpose as CodePurpose,
-          encryptedPayload: r.encrypted_payload,
+          encryptedPayload: r.encrypted_payload ?? Buffer.alloc(0), // removed only once sent
           createdAt: r.created_at,
           status: r.status,
         }));

@@ -124,6 +124,7 @@ describe("email block (§2, §4)", () => {
     const rows = await inspector.db.selectFrom("notifications").selectAll().where("user_id", "=", w.ada.id).orderBy("id").execute();
     assert.equal(rows.length, s.notifications + 1);
     const row = rows[rows.length - 1];
+    assert.ok(row.encrypted_payload, "a pending notification holds its sealed payload");
     assert.equal(row.channel, "email");
     assert.equal(row.recipient, "ada@king.example");
     assert.equal(row.purpose, "email");

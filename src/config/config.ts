@@ -45,6 +45,11 @@ export interface Config {
    * always sets it; a hand-made config without it serves no pages (/ui/ answers 404).
    */
   uiDir?: string;
+  /**
+   * Delivery of codes from the outbox (README "Delivering codes"). loadConfig always sets it; a
+   * hand-made config without it runs no delivery worker.
+   */
+  delivery?: DeliveryConfig;
   passwordPolicy: {
     minLength: number;
     hasLowercase: boolean;
@@ -52,4 +57,32 @@ export interface Config {
     hasNumber: boolean;
     hasSymbol: boolean;
   };
+}
+
+export interface DeliveryConfig {
+  /** false (ROSTER_DELIVERY=off): this process sends nothing; notifications wait for another one. */
+  enabled: boolean;
+  /** undefined: email notifications stay pending. */
+  smtp:
+    | {
+        url: string;
+        user: string | undefined;
+        password: string | undefined;
+        from: string;
+        insecure: boolean;
+        caFile: string | undefined;
+        poolSize: number;
+      }
+    | undefined;
+  /** undefined: SMS notifications stay pending. */
+  sms: { url: string; secret: string } | undefined;
+  /** Files here override the built-in templates of the same name. */
+  templatesDir: string | undefined;
+  concurrency: number;
+  leaseSeconds: number;
+  sendTimeoutSeconds: number;
+  pollSeconds: number;
+  maxAttempts: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
 }

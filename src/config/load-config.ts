@@ -1,6 +1,6 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Config } from "./config.js";
+import type { Config, DeliveryConfig } from "./config.js";
 
 /** Raised for a malformed environment variable, naming it. */
 export class ConfigError extends Error {
@@ -86,6 +86,7 @@ export function loadConfig(env: Env = process.env): Config {
       passwordReset:
         str(env, "ROSTER_PASSWORD_RESET_URL_TEMPLATE") ?? `${publicUrl}/ui/password-reset?userID={{.UserID}}&code={{.Code}}&orgID={{.OrgID}}`,
     },
+    delivery: deliveryConfig(env),
     uiDir: path.resolve(str(env, "ROSTER_UI_DIR") ?? BUILT_UI_DIR),
     passwordPolicy: {
       minLength: int(env, "ROSTER_PASSWORD_MIN_LENGTH", 8, 1, 72),
@@ -94,5 +95,67 @@ export function loadConfig(env: Env = process.env): Config {
       hasNumber: bool(env, "ROSTER_PASSWORD_REQUIRE_NUMBER", true),
       hasSymbol: bool(env, "ROSTER_PASSWORD_REQUIRE_SYMBOL", true),
     },
+  };
+}
+
+function deliveryConfig(env: Env): DeliveryConfig {
+  const switchValue = str(env, "ROSTER_DELIVERY") ?? "on";
+  if (switchValue !== "on" && switchValue !== "off") {
+    throw new ConfigError(`ROSTER_DELIVERY must be on or off, got "${switchValue}"`);
+  }
+  const smtpUrl = str(env, "ROSTER_SMTP_URL");
+  let smtp: DeliveryConfig["smtp"];
+  if (smtpUrl) {
+    let parsed: URL;
+    try {
+      parsed = new URL(smtpUrl);
+    } catch {
+      throw new ConfigError("ROSTER_SMTP_URL must be a URL like smtp://mail.example.com:587 or smtps://mail.example.com:465");
+    }
+    if ((parsed.protocol !== "smtp:" && parsed.protocol !== "smtps:") || !parsed.hostname) {
+      throw new ConfigError(`ROSTER_SMTP_URL must start with smtp:// or smtps:// and name a host, got "${parsed.protocol}//…"`);
+    }
+    const from = str(env, "ROSTER_SMTP_FROM");
+    if (!from) throw new ConfigError("ROSTER_SMTP_FROM is required when ROSTER_SMTP_URL is set (e.g. Roster <no-reply@example.com>)");
+    const caFile = str(env, "ROSTER_SMTP_CA_FILE");
+    smtp = {
+      url: smtpUrl,
+      user: str(env, "ROSTER_SMTP_USER"),
+      password: env.ROSTER_SMTP_PASSWORD || undefined,
+      from,
+      insecure: bool(env, "ROSTER_SMTP_INSECURE", false),
+      caFile: caFile ? path.resolve(caFile) : undefined,
+      poolSize: int(env, "ROSTER_SMTP_POOL_SIZE", 5, 1, 100),
+    };
+  }
+  const smsUrl = str(env, "ROSTER_SMS_WEBHOOK_URL");
+  let sms: DeliveryConfig["sms"];
+  if (smsUrl) {
+    if (!/^https?:\/\/[^/]/i.test(smsUrl)) throw new ConfigError("ROSTER_SMS_WEBHOOK_URL must be an http:// or https:// URL");
+    const secret = env.ROSTER_SMS_WEBHOOK_SECRET ?? "";
+    if (secret.length < 16) throw new ConfigError("ROSTER_SMS_WEBHOOK_SECRET must be set (at least 16 characters) when ROSTER_SMS_WEBHOOK_URL is set");
+    sms = { url: smsUrl, secret };
+  }
+  const templatesDir = str(env, "ROSTER_TEMPLATES_DIR");
+  const sendTimeoutSeconds = int(env, "ROSTER_DELIVERY_SEND_TIMEOUT_SECONDS", 30, 1, 600);
+  const leaseSeconds = int(env, "ROSTER_DELIVERY_LEASE_SECONDS", 120, 2, 3600);
+  if (leaseSeconds <= sendTimeoutSeconds) {
+    throw new ConfigError(
+      `ROSTER_DELIVERY_LEASE_SECONDS (${leaseSeconds}) must be longer than ROSTER_DELIVERY_SEND_TIMEOUT_SECONDS (${sendTimeoutSeconds})`,
+    );
+  }
+  const backoffBaseMs = int(env, "ROSTER_DELIVERY_BACKOFF_BASE_MS", 10_000, 10, 3_600_000);
+  return {
+    enabled: switchValue === "on",
+    smtp,
+    sms,
+    templatesDir: templatesDir ? path.resolve(templatesDir) : undefined,
+    concurrency: int(env, "ROSTER_DELIVERY_CONCURRENCY", 16, 1, 1000),
+    leaseSeconds,
+    sendTimeoutSeconds,
+    pollSeconds: int(env, "ROSTER_DELIVERY_POLL_SECONDS", 10, 1, 3600),
+    maxAttempts: int(env, "ROSTER_DELIVERY_MAX_ATTEMPTS", 8, 1, 100),
+    backoffBaseMs,
+    backoffMaxMs: Math.max(backoffBaseMs, int(env, "ROSTER_DELIVERY_BACKOFF_MAX_MS", 3_600_000, 10, 86_400_000)),
   };
 }

@@ -3,12 +3,14 @@ import { Migrator, type Migration, type MigrationResultSet } from "kysely/migrat
 import * as m0001 from "./migrations/0001_initial.js";
 import * as m0002 from "./migrations/0002_event_aggregate_type.js";
 import * as m0003 from "./migrations/0003_list_indexes.js";
+import * as m0004 from "./migrations/0004_notification_delivery.js";
 
 /** Every migration, in order. Forward-only: add new files, never edit applied ones. */
 const migrations: Record<string, Migration> = {
   "0001_initial": m0001,
   "0002_event_aggregate_type": m0002,
   "0003_list_indexes": m0003,
+  "0004_notification_delivery": m0004,
 };
 
 /**

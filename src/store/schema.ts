@@ -89,12 +89,17 @@ export interface NotificationsTable {
   channel: string;
   recipient: string;
   purpose: string;
-  encrypted_payload: Buffer;
+  /** Removed (NULL) once the notification is sent, failed or discarded (migration 0004). */
+  encrypted_payload: Buffer | null;
   created_at: Timestamp;
+  /** pending | sending | sent | failed | discarded */
   status: Generated<string>;
   attempts: Generated<number>;
   next_attempt_at: Generated<Date>;
   last_error: string | null;
+  lease_until: Date | null;
+  claimed_by: string | null;
+  sent_at: Date | null;
 }
 
 export interface SettingsTable {

@@ -33,7 +33,9 @@ export async function openInspector(databaseUrl: string): Promise<Inspector> {
         .select(["channel", "recipient", "purpose", "encrypted_payload"])
         .where("user_id", "=", id)
         .orderBy("id")
-        .execute(),
+        .execute()
+        // pending rows always hold their payload (it is removed once sent, failed or discarded)
+        .then((rows) => rows.map((r) => ({ ...r, encrypted_payload: r.encrypted_payload ?? Buffer.alloc(0) }))),
     close: () => opened.close(),
   };
 }

@@ -1,0 +1,62 @@
+/** Turns a claimed notification and its opened payload into the message a provider receives. */
+import type { CodePurpose, NotificationChannel } from "../domain/store.js";
+import type { MessageKind, Templates, TemplateValues } from "./templates.js";
+
+export interface EmailMessage {
+  subject: string;
+  text: string;
+  html: string;
+}
+
+export interface SmsMessage {
+  text: string;
+}
+
+export interface MessageInput {
+  channel: NotificationChannel;
+  purpose: CodePurpose;
+  userId: string;
+  user: { orgId: string; displayName: string; givenName: string; familyName: string; username: string; preferredLanguage: string };
+  code: string;
+  link: string | undefined;
+  expiresAt: Date;
+  now: Date;
+}
+
+export function messageKind(purpose: CodePurpose): MessageKind {
+  if (purpose === "email") return "email-verification";
+  if (purpose === "phone") return "phone-verification";
+  return "password-reset";
+}
+
+/** The name a message greets: the display name, else given and family name, else the username. */
+export function greetingName(user: MessageInput["user"]): string {
+  return user.displayName.trim() || `${user.givenName} ${user.familyName}`.trim() || user.username;
+}
+
+function valuesOf(m: MessageInput): TemplateValues {
+  return {
+    displayName: greetingName(m.user),
+    code: m.code,
+    link: m.link ?? "",
+    // whole minutes left, at least 1: what the reader can still rely on
+    expiryMinutes: String(Math.max(1, Math.floor((m.expiresAt.getTime() - m.now.getTime()) / 60_000))),
+    userId: m.userId,
+    orgId: m.user.orgId,
+  };
+}
+
+export function renderEmail(templates: Templates, m: MessageInput): EmailMessage {
+  const kind = messageKind(m.purpose);
+  const values = valuesOf(m);
+  const language = m.user.preferredLanguage;
+  return {
+    subject: templates.render(kind, "subject.txt", language, values),
+    text: templates.render(kind, "body.txt", language, values),
+    html: templates.render(kind, "body.html", language, values),
+  };
+}
+
+export function renderSms(templates: Templates, m: MessageInput): SmsMessage {
+  return { text: templates.render(messageKind(m.purpose), "sms.txt", m.user.preferredLanguage, valuesOf(m)) };
+}
