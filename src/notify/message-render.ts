@@ -39,8 +39,8 @@ function valuesOf(m: MessageInput): TemplateValues {
     displayName: greetingName(m.user),
     code: m.code,
     link: m.link ?? "",
-    // whole minutes left, at least 1: what the reader can still rely on
-    expiryMinutes: String(Math.max(1, Math.floor((m.expiresAt.getTime() - m.now.getTime()) / 60_000))),
+    // minutes left, rounded up (a fresh one-hour code says 60)
+    expiryMinutes: String(Math.max(1, Math.ceil((m.expiresAt.getTime() - m.now.getTime() - 1000) / 60_000))),
     userId: m.userId,
     orgId: m.user.orgId,
   };
