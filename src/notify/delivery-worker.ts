@@ -32,10 +32,11 @@ import type { Templates } from "./templates.js";
 export interface DeliverySettings {
   /** Sends in flight at most, per process. */
   concurrency: number;
-  /** How long a claim is exclusive; must exceed sendTimeoutMs. */
+  /**
+   * How long a claim stays exclusive without renewal. The worker renews the leases of its sends
+   * in flight every third of it, so only a process that stopped (crashed, hung) loses its claims.
+   */
   leaseMs: number;
-  /** One attempt's bound; past it the attempt counts as a transient failure. */
-  sendTimeoutMs: number;
   pollMs: number;
   maxAttempts: number;
   backoffBaseMs: number;
@@ -96,6 +97,7 @@ export function createDeliveryWorker(o: DeliveryWorkerOptions): DeliveryWorker {
   let pollTimer: NodeJS.Timeout | undefined;
   let retryTimer: NodeJS.Timeout | undefined;
   let retryAt = Infinity;
+  let renewTimer: NodeJS.Timeout | undefined;
   let listener: pg.Client | undefined;
   let listenRetryMs = LISTEN_RETRY_MIN_MS;
   let listenTimer: NodeJS.Timeout | undefined;
@@ -175,7 +177,9 @@ export function createDeliveryWorker(o: DeliveryWorkerOptions): DeliveryWorker {
     let result: SendResult | undefined;
     let failure: DeliveryError | undefined;
     try {
-      result = await withDeadline(send(n, payload, at, secrets), s.sendTimeoutMs);
+      // bounded by the providers' own timeouts (SMTP socket, HTTP request); never abandoned
+      // here while it might still succeed, which would send it twice
+      result = await send(n, payload, at, secrets);
     } catch (err) {
       failure =
         err instanceof DeliveryError
@@ -237,6 +241,14 @@ export function createDeliveryWorker(o: DeliveryWorkerOptions): DeliveryWorker {
     );
   }
 
+  function renew(): void {
+    if (inflight.size === 0) return;
+    const ids = [...inflight.keys()];
+    outbox.renewLeases(o.db, ids, workerId, new Date(now().getTime() + s.leaseMs)).catch((err: Error) => {
+      log.warn({ err: err.message, claims: ids.length }, "delivery: renewing leases failed (another process may take these sends over)");
+    });
+  }
+
   function scheduleRetryWake(delayMs: number): void {
     const at = Date.now() + delayMs;
     if (!running || at >= retryAt || delayMs >= s.pollMs) return; // the poll comes first anyway
@@ -288,6 +300,8 @@ export function createDeliveryWorker(o: DeliveryWorkerOptions): DeliveryWorker {
       listen();
       pollTimer = setInterval(kick, s.pollMs);
       pollTimer.unref();
+      renewTimer = setInterval(renew, Math.max(100, Math.floor(s.leaseMs / 3)));
+      renewTimer.unref();
       kick();
       log.info({ channels, workerId, concurrency: s.concurrency }, "delivery worker started");
     },
@@ -311,6 +325,7 @@ export function createDeliveryWorker(o: DeliveryWorkerOptions): DeliveryWorker {
           new Promise((r) => (timer = setTimeout(r, graceMs))),
         ]);
         clearTimeout(timer);
+        clearInterval(renewTimer);
         if (inflight.size > 0) {
           released = await outbox.release(o.db, [...inflight.keys()], workerId).catch(() => 0);
           log.warn({ released }, "delivery: sends still in flight at shutdown were given back to the outbox");
@@ -322,14 +337,4 @@ export function createDeliveryWorker(o: DeliveryWorkerOptions): DeliveryWorker {
 
     counts: () => outbox.outboxCounts(o.db),
   };
-}
-
-function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    work,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new DeliveryError(`no answer within ${Math.round(ms / 1000)} s`, false)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }

@@ -63,7 +63,6 @@ export function startDelivery(opts: {
     settings: {
       concurrency: config.concurrency,
       leaseMs: config.leaseSeconds * 1000,
-      sendTimeoutMs: timeoutMs,
       pollMs: config.pollSeconds * 1000,
       maxAttempts: config.maxAttempts,
       backoffBaseMs: config.backoffBaseMs,

@@ -184,6 +184,22 @@ export async function release(db: Kysely<Database>, ids: readonly string[], work
   return Number(result.numUpdatedRows);
 }
 
+/**
+ * Extends the lease of claims still being sent, so that a slow provider never lets another worker
+ * take over a send in progress: a lease runs out only when its process stopped renewing it.
+ */
+export async function renewLeases(db: Kysely<Database>, ids: readonly string[], workerId: string, leaseUntil: Date): Promise<number> {
+  if (ids.length === 0) return 0;
+  const result = await db
+    .updateTable("notifications")
+    .set({ lease_until: leaseUntil })
+    .where(sql<boolean>`id = ANY(${[...ids]}::bigint[])`)
+    .where("status", "=", "sending")
+    .where("claimed_by", "=", workerId)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
 /** When the next pending notification of these channels is due (undefined: none pending). */
 export async function nextDueAt(db: Kysely<Database>, channels: readonly NotificationChannel[]): Promise<Date | undefined> {
   if (channels.length === 0) return undefined;
