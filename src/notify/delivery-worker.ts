@@ -73,6 +73,8 @@ interface Payload {
 }
 
 const LISTEN_RETRY_MIN_MS = 500;
+const SENT_FLUSH_MS = 5;
+const SENT_FLUSH_MAX = 64;
 const LISTEN_RETRY_MAX_MS = 30_000;
 
 /** Equal jitter: half the exponential delay fixed, half random, so retries of a burst spread out. */
@@ -98,6 +100,9 @@ export function createDeliveryWorker(o: DeliveryWorkerOptions): DeliveryWorker {
   let retryTimer: NodeJS.Timeout | undefined;
   let retryAt = Infinity;
   let renewTimer: NodeJS.Timeout | undefined;
+  /** Accepted sends waiting to be recorded: one UPDATE for all that arrive within SENT_FLUSH_MS. */
+  let sentQueue: Array<{ id: string; done: (recorded: boolean) => void }> = [];
+  let flushTimer: NodeJS.Timeout | undefined;
   let listener: pg.Client | undefined;
   let listenRetryMs = LISTEN_RETRY_MIN_MS;
   let listenTimer: NodeJS.Timeout | undefined;
@@ -188,7 +193,7 @@ export function createDeliveryWorker(o: DeliveryWorkerOptions): DeliveryWorker {
     }
 
     if (result) {
-      record("sent", { providerStatus: result.providerStatus }, !(await outbox.markSent(o.db, n.id, workerId, now())));
+      record("sent", { providerStatus: result.providerStatus }, !(await recordSent(n.id)));
       return;
     }
     const f = failure!;
@@ -239,6 +244,38 @@ export function createDeliveryWorker(o: DeliveryWorkerOptions): DeliveryWorker {
       },
       secrets,
     );
+  }
+
+  function recordSent(id: string): Promise<boolean> {
+    return new Promise((done) => {
+      sentQueue.push({ id, done });
+      if (sentQueue.length >= SENT_FLUSH_MAX) void flushSent();
+      else flushTimer ??= setTimeout(() => void flushSent(), SENT_FLUSH_MS);
+    });
+  }
+
+  async function flushSent(): Promise<void> {
+    clearTimeout(flushTimer);
+    flushTimer = undefined;
+    const batch = sentQueue;
+    sentQueue = [];
+    if (batch.length === 0) return;
+    const ids = batch.map((b) => b.id);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const recorded = await outbox.markSentMany(o.db, ids, workerId, now());
+        for (const b of batch) b.done(recorded.has(b.id));
+        return;
+      } catch (err) {
+        // sent but not recorded: keep trying while the leases hold, else they would be sent again
+        if (attempt >= 5) {
+          log.error({ err: (err as Error).message, notifications: ids.length }, "delivery: recording sent notifications failed; they may be sent again");
+          for (const b of batch) b.done(false);
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 200 * attempt));
+      }
+    }
   }
 
   function renew(): void {

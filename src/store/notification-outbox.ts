@@ -119,6 +119,20 @@ export async function markSent(db: Kysely<Database>, id: string, workerId: strin
   return finish(db, id, workerId, { status: "sent", sent_at: now, last_error: null });
 }
 
+/** markSent for many at once (one round trip); returns the ids that were still this worker's claims. */
+export async function markSentMany(db: Kysely<Database>, ids: readonly string[], workerId: string, now: Date): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const rows = await db
+    .updateTable("notifications")
+    .set({ status: "sent", sent_at: now, last_error: null, encrypted_payload: null, lease_until: null, claimed_by: null })
+    .where(sql<boolean>`id = ANY(${[...ids]}::bigint[])`)
+    .where("status", "=", "sending")
+    .where("claimed_by", "=", workerId)
+    .returning("id")
+    .execute();
+  return new Set(rows.map((r) => String(r.id)));
+}
+
 /** Final failure (permanent rejection, or the last attempt): the payload goes too. */
 export async function markFailed(db: Kysely<Database>, id: string, workerId: string, lastError: string): Promise<boolean> {
   return finish(db, id, workerId, { status: "failed", last_error: lastError });
