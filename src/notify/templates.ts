@@ -33,7 +33,8 @@ export const REQUIRED: Record<"email" | "sms", Array<[MessageKind, TemplatePart[
 };
 
 const FILE_NAME = /^([a-z-]+)\.([a-z]{2,3})\.(subject\.txt|body\.txt|body\.html|sms\.txt)$/;
-const PLACEHOLDER = /\{\{\s*([A-Za-z]+)\s*\}\}/g;
+/** Every `{{…}}` is a placeholder; anything but a known name in it is an error, not literal text. */
+const PLACEHOLDER = /\{\{(.*?)\}\}/gs;
 
 type Segment = string | { placeholder: Placeholder };
 
@@ -100,9 +101,9 @@ function parse(name: string, source: string): Segment[] {
   const segments: Segment[] = [];
   let pos = 0;
   for (const m of source.matchAll(PLACEHOLDER)) {
-    const placeholder = m[1] as Placeholder;
+    const placeholder = m[1]!.trim() as Placeholder;
     if (!PLACEHOLDERS.includes(placeholder)) {
-      throw new TemplateError(`template ${name}: unknown placeholder {{${m[1]}}} (known: ${PLACEHOLDERS.join(", ")})`);
+      throw new TemplateError(`template ${name}: unknown placeholder {{${m[1]}}} (known: ${PLACEHOLDERS.map((p) => `{{${p}}}`).join(", ")})`);
     }
     if (m.index > pos) segments.push(source.slice(pos, m.index));
     segments.push({ placeholder });

@@ -114,12 +114,10 @@ function compareIds(a: string, b: string): number {
   return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
 }
 
-/** The provider accepted the message: the secret payload goes, the row stays as the record. */
-export async function markSent(db: Kysely<Database>, id: string, workerId: string, now: Date): Promise<boolean> {
-  return finish(db, id, workerId, { status: "sent", sent_at: now, last_error: null });
-}
-
-/** markSent for many at once (one round trip); returns the ids that were still this worker's claims. */
+/**
+ * The provider accepted these messages: the secret payloads go, the rows stay as the record. One
+ * round trip for many; returns the ids that were still this worker's claims.
+ */
 export async function markSentMany(db: Kysely<Database>, ids: readonly string[], workerId: string, now: Date): Promise<Set<string>> {
   if (ids.length === 0) return new Set();
   const rows = await db
@@ -147,7 +145,7 @@ async function finish(
   db: Kysely<Database>,
   id: string,
   workerId: string,
-  set: { status: OutboxStatus; last_error: string | null; sent_at?: Date },
+  set: { status: OutboxStatus; last_error: string | null },
 ): Promise<boolean> {
   const result = await db
     .updateTable("notifications")
@@ -212,18 +210,6 @@ export async function renewLeases(db: Kysely<Database>, ids: readonly string[], 
     .where("claimed_by", "=", workerId)
     .executeTakeFirst();
   return Number(result.numUpdatedRows);
-}
-
-/** When the next pending notification of these channels is due (undefined: none pending). */
-export async function nextDueAt(db: Kysely<Database>, channels: readonly NotificationChannel[]): Promise<Date | undefined> {
-  if (channels.length === 0) return undefined;
-  const row = await db
-    .selectFrom("notifications")
-    .select((eb) => eb.fn.min("next_attempt_at").as("next"))
-    .where("status", "=", "pending")
-    .where("channel", "in", [...channels])
-    .executeTakeFirst();
-  return row?.next ? new Date(row.next as unknown as Date) : undefined;
 }
 
 export type OutboxCounts = Record<OutboxStatus, number>;

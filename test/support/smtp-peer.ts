@@ -92,10 +92,12 @@ export async function startSmtpPeer(opts: { user?: string; password?: string } =
       const to = session.envelope.rcptTo.map((r) => r.address).join(",");
       total++;
       attempts.set(to, (attempts.get(to) ?? 0) + 1);
-      const mode = scripts.get(to)?.shift() ?? behaviour;
+      const scripted = scripts.get(to)?.shift();
       const chunks: Buffer[] = [];
       stream.on("data", (c: Buffer) => chunks.push(c));
       stream.on("end", () => {
+        // the general behaviour as it is when the message is complete (a release in between counts)
+        const mode = scripted ?? behaviour;
         if (mode === "tempfail") return callback(Object.assign(new Error("Service temporarily unavailable, try later"), { responseCode: 451 }));
         if (mode === "reject") return callback(Object.assign(new Error(`Mailbox <${to}> unavailable`), { responseCode: 550 }));
         const accept = async () => {
