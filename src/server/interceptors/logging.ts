@@ -10,7 +10,8 @@ import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { Code, ConnectError, createContextKey, createContextValues, type ContextValues, type Interceptor } from "@connectrpc/connect";
 import type { Logger } from "pino";
 
-export type Protocol = "grpc" | "grpc-web" | "connect" | "rest" | "ui";
+/** `http`: the edge's own endpoints (health, metrics, OpenAPI document). */
+export type Protocol = "grpc" | "grpc-web" | "connect" | "rest" | "ui" | "http";
 
 export interface RequestLog {
   protocol: Protocol;
@@ -83,6 +84,11 @@ function fallbackCode(record: RequestLog, res: NodeResponse): string | undefined
   return code === undefined ? "unknown" : codeName(code);
 }
 
+/** The code the client received, as the request log shows it. */
+export function finalCodeOf(record: RequestLog, res: NodeResponse): string {
+  return record.code ?? fallbackCode(record, res) ?? "unknown";
+}
+
 /** Starts the request's record and writes its log line when the response is done. */
 export function trackRequest(logger: Logger, req: NodeRequest, res: NodeResponse): void {
   const started = process.hrtime.bigint();
@@ -95,7 +101,7 @@ export function trackRequest(logger: Logger, req: NodeRequest, res: NodeResponse
       {
         protocol: record.protocol,
         procedure: record.procedure,
-        code: record.code ?? fallbackCode(record, res),
+        code: finalCodeOf(record, res),
         status: res.statusCode,
         durationMs: Math.round(durationMs * 1000) / 1000,
       },
