@@ -23,6 +23,7 @@ import { createMetrics, type MetricsSources } from "./metrics.js";
 import { createReadiness, type Readiness } from "./readiness.js";
 import { createReflectionServices, ServerReflectionV1, ServerReflectionV1alpha } from "./reflection.js";
 import { finalCodeOf, requestLogOf } from "./interceptors/logging.js";
+import { buildOpenApiDocument } from "./openapi.js";
 
 export type { Authenticate, AuthHeaders } from "./interceptors/auth.js";
 export type { ServiceRegistration } from "./connect.js";
@@ -55,6 +56,7 @@ export interface RunningServer {
 
 /** The paths of the edge's own HTTP endpoints (a bounded label set for the request metrics). */
 const METRICS_PATH = "/metrics";
+const OPENAPI_PATH = "/openapi.json";
 
 export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   const logger = deps.logger.child({ component: "server" });
@@ -93,7 +95,13 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   });
   const rpcPrefixes = services.map((s) => `/${s.service.typeName}/`);
   const knownProcedures = new Set(services.flatMap((s) => s.service.methods.map((m) => `/${s.service.typeName}/${m.name}`)));
-  const edgePaths = new Set([...HEALTH_PATHS, ...(separateMetrics ? [] : [METRICS_PATH])]);
+  const edgePaths = new Set([...HEALTH_PATHS, OPENAPI_PATH, ...(separateMetrics ? [] : [METRICS_PATH])]);
+  const openApi = JSON.stringify(
+    buildOpenApiDocument({
+      services: deps.services.map((s) => s.service),
+      tokenless: new Set(deps.services.filter((s) => s.withoutToken).map((s) => s.service.typeName)),
+    }),
+  );
   /** Request metrics: labels from bounded sets only (unknown paths share one label). */
   const observe = (req: NodeRequest, res: NodeResponse) => {
     const started = process.hrtime.bigint();
@@ -127,6 +135,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
         const record = requestLogOf(req);
         if (record) record.protocol = "http";
         if (bare === METRICS_PATH) metrics.handler(req, res);
+        else if (bare === OPENAPI_PATH) sendDocument(req, res, openApi);
         else healthHttp(req, res);
         return;
       }
@@ -171,6 +180,17 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
       })());
     },
   };
+}
+
+function sendDocument(req: NodeRequest, res: NodeResponse, json: string): void {
+  if (req.method !== "GET" && req.method !== "HEAD") {
+    res.writeHead(405, { allow: "GET, HEAD", "content-type": "application/json" });
+    res.end(JSON.stringify({ code: 12, message: "Method Not Allowed" }));
+    return;
+  }
+  res.writeHead(200, { "content-type": "application/json", "content-length": String(Buffer.byteLength(json)) });
+  if (req.method === "HEAD") res.end();
+  else res.end(json);
 }
 
 /** `/metrics` alone on its own port (ROSTER_METRICS_PORT), for a scraper on a private network. */
