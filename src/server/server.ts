@@ -121,9 +121,16 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   const ui = createUiHandler({ root: deps.config.uiDir, logger });
   /** `/<package>.<Service>/<Method>`: an RPC of a service Roster does not serve. */
   const rpcShaped = /^\/[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+\/[A-Za-z_]\w*$/;
-  const isUnknownRpc = (req: NodeRequest, path: string) =>
-    rpcShaped.test(path.split("?", 1)[0]!) &&
-    (req.method === "POST" || String(req.headers["content-type"] ?? "").toLowerCase().startsWith("application/grpc"));
+  /** gRPC allows a service without a package: any `/<Service>/<Method>`. */
+  const grpcShaped = /^\/[^/?]+\/[^/?]+$/;
+  const isUnknownRpc = (req: NodeRequest, path: string) => {
+    const [bare, query = ""] = path.split("?", 2) as [string, string?];
+    // gRPC and gRPC-web: whatever the path, the client expects a grpc-status
+    if (String(req.headers["content-type"] ?? "").toLowerCase().startsWith("application/grpc")) return grpcShaped.test(bare);
+    if (!rpcShaped.test(bare)) return false;
+    // Connect unary: POST, or GET with the Connect query (`?connect=v1&encoding=…&message=…`)
+    return req.method === "POST" || (req.method === "GET" && new URLSearchParams(query).has("encoding"));
+  };
 
   const handler = (req: NodeRequest, res: NodeResponse): void => {
     try {
