@@ -82,16 +82,19 @@ function buildIndex(services: DescService[]): Index {
   return index;
 }
 
-/** The file and its transitive dependencies not sent yet on this stream, the file first. */
+/**
+ * The file (always: it is what was asked for) and those of its transitive dependencies not sent
+ * yet on this stream, the file first, as grpc-go's reflection does.
+ */
 function filesToSend(file: DescFile, sent: Set<string>): Uint8Array[] {
   const out: Uint8Array[] = [];
-  const visit = (f: DescFile) => {
-    if (sent.has(fileName(f))) return;
+  const visit = (f: DescFile, requested: boolean) => {
+    if (sent.has(fileName(f)) && !requested) return;
     sent.add(fileName(f));
     out.push(toBinary(FileDescriptorProtoSchema, f.proto));
-    for (const dep of f.dependencies) visit(dep);
+    for (const dep of f.dependencies) visit(dep, false);
   };
-  visit(file);
+  visit(file, true);
   return out;
 }
 
