@@ -1,5 +1,5 @@
 /**
- * Roster as an operator runs it: a child process started with `src/main.ts start`. First start on
+ * Roster as an operator runs it: a child process started with `dist/main.js start`. First start on
  * the embedded database, restart, crash recovery, graceful shutdown, request logging, and
  * robustness against garbage on the wire.
  */

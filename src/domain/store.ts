@@ -197,6 +197,10 @@ export interface OrgStore {
 export interface TokenStore {
   findTokenByHash(hash: Buffer): Promise<TokenRecord | undefined>;
   insertToken(t: TokenRecord): Promise<void>;
+  /** The user's tokens, oldest first (hashes included; callers never show them). */
+  listTokens(userId: string): Promise<TokenRecord[]>;
+  /** Marks the token revoked at `at` unless it already is; false when no such token exists. */
+  revokeToken(id: string, at: Date): Promise<boolean>;
 }
 
 /** Small key/value table for instance-wide settings (e.g. "default_org_id"). */

@@ -7,6 +7,8 @@
 import http from "node:http";
 import type { Logger } from "pino";
 import type { Config } from "../config/config.js";
+import { runInRequestScope } from "../log-context.js";
+import { StartupError } from "../startup-error.js";
 import { createInProcessTransport, createRpcHandler, type RpcOptions, type ServiceRegistration } from "./connect.js";
 import { createOriginPolicy, handleCors } from "./cors.js";
 import { internalConnectError, restErrorFromConnect } from "./error-mapping.js";
@@ -134,23 +136,25 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
 
   const handler = (req: NodeRequest, res: NodeResponse): void => {
     try {
-      trackRequest(logger, req, res);
+      const scope = trackRequest(logger, req, res);
       observe(req, res);
-      const path = req.url ?? "/";
-      const bare = path.split("?", 1)[0]!;
-      if (edgePaths.has(bare)) {
-        const record = requestLogOf(req);
-        if (record) record.protocol = "http";
-        if (bare === METRICS_PATH) metrics.handler(req, res);
-        else if (bare === OPENAPI_PATH) sendDocument(req, res, openApi);
-        else healthHttp(req, res);
-        return;
-      }
-      if (originPolicy && handleCors(originPolicy, req, res)) return;
-      if (rpcPrefixes.some((prefix) => path.startsWith(prefix))) rpcHandler(req, res);
-      else if (isUiPath(path)) ui(req, res);
-      else if (isUnknownRpc(req, path)) answerUnknownProcedure(req, res);
-      else gateway(req, res);
+      runInRequestScope(scope, () => {
+        const path = req.url ?? "/";
+        const bare = path.split("?", 1)[0]!;
+        if (edgePaths.has(bare)) {
+          const record = requestLogOf(req);
+          if (record) record.protocol = "http";
+          if (bare === METRICS_PATH) metrics.handler(req, res);
+          else if (bare === OPENAPI_PATH) sendDocument(req, res, openApi);
+          else healthHttp(req, res);
+          return;
+        }
+        if (originPolicy && handleCors(originPolicy, req, res)) return;
+        if (rpcPrefixes.some((prefix) => path.startsWith(prefix))) rpcHandler(req, res);
+        else if (isUiPath(path)) ui(req, res);
+        else if (isUnknownRpc(req, path)) answerUnknownProcedure(req, res);
+        else gateway(req, res);
+      });
     } catch (err) {
       // Last line of defence: a bad request must never take the process down.
       logger.error({ err }, "request dispatch failed");
@@ -167,9 +171,17 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   const listener = await listen(deps.config.host, deps.config.port, handler, {
     ...defaultListenerLimits,
     ...deps.limits,
+  }).catch((err: NodeJS.ErrnoException) => {
+    throw listenFailure(err, deps.config.host, deps.config.port);
   });
   logger.info({ host: deps.config.host, port: listener.port }, "listening");
-  const metricsServer = separateMetrics ? await listenMetrics(deps.config.host, deps.config.metricsPort!, metrics.handler) : undefined;
+  let metricsServer: { port: number; close(): Promise<void> } | undefined;
+  try {
+    metricsServer = separateMetrics ? await listenMetrics(deps.config.host, deps.config.metricsPort!, metrics.handler) : undefined;
+  } catch (err) {
+    await listener.close();
+    throw listenFailure(err as NodeJS.ErrnoException, deps.config.host, deps.config.metricsPort!, "ROSTER_METRICS_PORT");
+  }
   if (metricsServer) logger.info({ host: deps.config.host, port: metricsServer.port }, "metrics listening");
   let closing: Promise<void> | undefined;
   return {
@@ -228,4 +240,19 @@ async function listenMetrics(
         server.closeAllConnections();
       }),
   };
+}
+
+/** A port that cannot be opened, in words that name the variables to change. */
+function listenFailure(err: NodeJS.ErrnoException, host: string, port: number, variable = "PORT"): Error {
+  const where = `${host}:${port}`;
+  if (err.code === "EADDRINUSE") {
+    return new StartupError(`port ${port} is already in use on ${host} (${where}, EADDRINUSE): stop the process that holds it, or choose another port with ${variable}`);
+  }
+  if (err.code === "EACCES") {
+    return new StartupError(`not allowed to listen on ${where} (EACCES): ports below 1024 need privileges; choose another port with ${variable}`);
+  }
+  if (err.code === "EADDRNOTAVAIL" || err.code === "ENOTFOUND") {
+    return new StartupError(`cannot listen on ${where} (${err.code}): ROSTER_HOST must be an address of this machine, e.g. 0.0.0.0 or 127.0.0.1`);
+  }
+  return err;
 }

@@ -67,6 +67,8 @@ function operations(db: Kysely<Database>): StoreTx {
 
     findTokenByHash: (hash) => tokens.findTokenByHash(db, hash),
     insertToken: (t) => tokens.insertToken(db, t),
+    listTokens: (userId) => tokens.listTokens(db, userId),
+    revokeToken: (id, at) => tokens.revokeToken(db, id, at),
 
     getSetting: (key) => settings.getSetting(db, key),
     putSettingIfAbsent: (key, value) => settings.putSettingIfAbsent(db, key, value),

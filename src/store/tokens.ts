@@ -21,6 +21,18 @@ export async function insertToken(db: Kysely<Database>, t: TokenRecord): Promise
     .execute();
 }
 
+export async function listTokens(db: Kysely<Database>, userId: string): Promise<TokenRecord[]> {
+  const rows = await db.selectFrom("tokens").selectAll().where("user_id", "=", userId).orderBy("created_at").orderBy("id").execute();
+  return rows.map(toRecord);
+}
+
+export async function revokeToken(db: Kysely<Database>, id: string, at: Date): Promise<boolean> {
+  const found = await db.selectFrom("tokens").select("id").where("id", "=", id).executeTakeFirst();
+  if (!found) return false;
+  await db.updateTable("tokens").set({ revoked_at: at }).where("id", "=", id).where("revoked_at", "is", null).execute();
+  return true;
+}
+
 function toRecord(r: Selectable<TokensTable>): TokenRecord {
   return {
     id: r.id,
