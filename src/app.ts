@@ -107,6 +107,10 @@ export async function startRoster(config: Config, logger: Logger, options: Start
       pingDatabase: async () => {
         await sql`SELECT 1`.execute(database.db);
       },
+      onDatabaseChange: (answering, detail) =>
+        answering
+          ? logger.info("readiness: the database answers again")
+          : logger.warn({ cause: detail }, "readiness: the database does not answer (/readyz 503)"),
     });
     const server = await startServer({
       readiness,

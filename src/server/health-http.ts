@@ -35,7 +35,8 @@ export function createHealthHttpHandler(readiness: Readiness): (req: NodeRequest
       (result) =>
         result.ready
           ? send(req, res, 200, { status: "ready" })
-          : send(req, res, 503, { status: "not ready", reason: result.reason, ...(result.detail ? { detail: result.detail } : {}) }, { "retry-after": "1" }),
+          : // the reason only: the database's error (hosts, ports) is for the log, not for any client
+            send(req, res, 503, { status: "not ready", reason: result.reason }, { "retry-after": "1" }),
       () => send(req, res, 503, { status: "not ready", reason: "database" }),
     );
   };

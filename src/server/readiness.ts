@@ -9,7 +9,7 @@ export interface ReadinessResult {
   ready: boolean;
   /** Why not, when not ready. */
   reason?: ReadinessReason;
-  /** The database error in words (never a connection string). */
+  /** The database error in words (never a connection string); logged, not sent to clients. */
   detail?: string;
 }
 
@@ -29,6 +29,8 @@ export interface ReadinessOptions {
   pingDatabase?: () => Promise<void>;
   /** A ping slower than this counts as "not answering". */
   pingTimeoutMs?: number;
+  /** Told when the database stops or starts answering again (once per change, not per check). */
+  onDatabaseChange?: (answering: boolean, detail?: string) => void;
 }
 
 export function createReadiness(options: ReadinessOptions = {}): Readiness {
@@ -38,6 +40,14 @@ export function createReadiness(options: ReadinessOptions = {}): Readiness {
   const listeners = new Set<() => void>();
   /** Concurrent checks share one ping. */
   let ping: Promise<ReadinessResult> | undefined;
+  let answering = true;
+  const note = (result: ReadinessResult): ReadinessResult => {
+    if (result.ready !== answering) {
+      answering = result.ready;
+      options.onDatabaseChange?.(answering, result.detail);
+    }
+    return result;
+  };
 
   const pingOnce = async (): Promise<ReadinessResult> => {
     if (!options.pingDatabase) return { ready: true };
@@ -73,7 +83,9 @@ export function createReadiness(options: ReadinessOptions = {}): Readiness {
     async check() {
       if (draining) return { ready: false, reason: "draining" };
       if (!started) return { ready: false, reason: "starting" };
-      ping ??= pingOnce().finally(() => (ping = undefined));
+      ping ??= pingOnce()
+        .then(note)
+        .finally(() => (ping = undefined));
       const result = await ping;
       // draining may have begun while the ping was on its way
       return draining ? { ready: false, reason: "draining" } : result;
