@@ -95,7 +95,13 @@ describe("the OpenAPI document", () => {
     const get = doc.paths["/v2/users/{userId}"]?.get;
     assert.equal(get?.operationId, "UserService_GetUserByID");
     assert.deepEqual(get?.parameters?.find((p) => p.in === "path"), { name: "userId", in: "path", required: true, schema: { type: "string" } });
-    assert.equal(doc.paths["/v2/users/human/{userId}"]?.put?.requestBody?.content["application/json"]?.schema.$ref, "#/components/schemas/zitadel.user.v2.UpdateHumanUserRequest");
+    // the body of a route with path parameters: the request message without them
+    const update = doc.paths["/v2/users/human/{userId}"]?.put?.requestBody?.content["application/json"]?.schema;
+    assert.equal(update?.$ref, "#/components/schemas/UserService_UpdateHumanUserBody");
+    const updateBody = doc.components.schemas.UserService_UpdateHumanUserBody as { properties: Record<string, Schema> };
+    assert.equal(updateBody.properties.userId, undefined);
+    assert.ok(updateBody.properties.username && updateBody.properties.profile);
+    assert.equal(doc.paths["/v2/users/human"]?.post?.requestBody?.content["application/json"]?.schema.$ref, "#/components/schemas/zitadel.user.v2.AddHumanUserRequest");
     assert.deepEqual(doc.components.securitySchemes.bearerAuth, { type: "http", scheme: "bearer", description: "A personal access token or a JWT access token." });
     assert.deepEqual(doc.security, [{ bearerAuth: [] }]);
     for (const op of ops) assert.equal(op.responses.default?.content?.["application/json"]?.schema.$ref, "#/components/schemas/Error", op.operationId);

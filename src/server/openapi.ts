@@ -104,6 +104,17 @@ class Schemas {
     return ref(message.typeName);
   }
 
+  /** The request message without the fields the path binds (they are path parameters). */
+  body(message: DescMessage, pathFields: DescField[], name: string): Schema {
+    const full = this.message(message);
+    if (pathFields.length === 0) return full;
+    const properties: Record<string, Schema> = {};
+    for (const field of message.fields) if (!pathFields.includes(field)) properties[field.jsonName] = this.field(field);
+    const described = this.components[message.typeName]?.description;
+    this.components[name] = { type: "object", properties, ...(described ? { description: described } : {}) };
+    return ref(name);
+  }
+
   enumeration(e: DescEnum): Schema {
     if (e.typeName === "google.protobuf.NullValue") return { type: "null" };
     if (!(e.typeName in this.components)) {
@@ -186,7 +197,7 @@ export function buildOpenApiDocument(opts: OpenApiOptions): Record<string, unkno
         }));
         let requestBody: Schema | undefined;
         if (binding.body === "*") {
-          requestBody = { required: true, content: { "application/json": { schema: schemas.message(input) } } };
+          requestBody = { required: true, content: { "application/json": { schema: schemas.body(input, pathFields, `${service.name}_${method.name}Body`) } } };
         } else {
           const bodyField = binding.body === "" ? undefined : input.fields.find((f) => f.name === binding.body);
           if (bodyField) requestBody = { required: true, content: { "application/json": { schema: schemas.field(bodyField) } } };
