@@ -12,7 +12,8 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import type { RequestScope } from "../../log-context.js";
 
-export type Protocol = "grpc" | "grpc-web" | "connect" | "rest" | "ui";
+/** `http`: the edge's own endpoints (health, metrics, OpenAPI document). */
+export type Protocol = "grpc" | "grpc-web" | "connect" | "rest" | "ui" | "http";
 
 export interface RequestLog {
   protocol: Protocol;
@@ -85,6 +86,11 @@ function fallbackCode(record: RequestLog, res: NodeResponse): string | undefined
   return code === undefined ? "unknown" : codeName(code);
 }
 
+/** The code the client received, as the request log shows it. */
+export function finalCodeOf(record: RequestLog, res: NodeResponse): string {
+  return record.code ?? fallbackCode(record, res) ?? "unknown";
+}
+
 /** A client's own request id is kept when it is short and plain; otherwise one is made. */
 const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:+/=-]{1,128}$/;
 
@@ -111,7 +117,7 @@ export function trackRequest(logger: Logger, req: NodeRequest, res: NodeResponse
         requestId: scope.requestId,
         protocol: record.protocol,
         procedure: record.procedure,
-        code: record.code ?? fallbackCode(record, res),
+        code: finalCodeOf(record, res),
         status: res.statusCode,
         durationMs: Math.round(durationMs * 1000) / 1000,
         peer,
