@@ -91,6 +91,8 @@ export function finalCodeOf(record: RequestLog, res: NodeResponse): string {
   return record.code ?? fallbackCode(record, res) ?? "unknown";
 }
 
+const PROBE_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
+
 /** A client's own request id is kept when it is short and plain; otherwise one is made. */
 const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:+/=-]{1,128}$/;
 
@@ -110,9 +112,11 @@ export function trackRequest(logger: Logger, req: NodeRequest, res: NodeResponse
   };
   res.setHeader("x-request-id", scope.requestId);
   const peer = req.socket?.remoteAddress;
+  // probes and scrapes arrive every few seconds: their lines are debug, not info
+  const log = PROBE_PATHS.has(path) ? logger.debug.bind(logger) : logger.info.bind(logger);
   res.once("close", () => {
     const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
-    logger.info(
+    log(
       {
         requestId: scope.requestId,
         protocol: record.protocol,
