@@ -181,9 +181,13 @@ describe("one Roster per embedded data directory", () => {
     const ready = await runRosterCommand(["ready", "--port", String(first.port)], {});
     assert.equal(ready.status, 0, ready.stderr);
     assert.match(ready.stdout, /^ready: http:\/\/127\.0\.0\.1:\d+\/readyz\n$/);
-    const nobody = await runRosterCommand(["ready", "--port", "1"], {});
+    const closed = net.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+    const closedPort = (closed.address() as net.AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const nobody = await runRosterCommand(["ready", "--port", String(closedPort)], {});
     assert.equal(nobody.status, 1);
-    assert.match(nobody.stderr, /^not ready: http:\/\/127\.0\.0\.1:1\/readyz: ECONNREFUSED/);
+    assert.match(nobody.stderr, new RegExp(`^not ready: http://127\\.0\\.0\\.1:${closedPort}/readyz: ECONNREFUSED`));
 
     const adminToken = (await readFile(path.join(dataDir, "admin.pat"), "utf8")).trim();
     let res = await rest(first, "POST", "/v2/users", { token: adminToken, body: { query: { limit: 1 } } });
