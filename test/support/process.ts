@@ -4,6 +4,7 @@
  * older than the sources (scripts/build.mjs; `npm test` does it beforehand).
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { build } from "../../scripts/build.mjs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -88,10 +89,18 @@ export function baseEnv(dataDir: string): Record<string, string> {
  * (logged at level info: ROSTER_LOG_LEVEL must be info or lower).
  * Rejects with the collected output when the process ends before listening.
  */
-export async function startRosterProcess(env: Record<string, string>, opts: { timeoutMs?: number } = {}): Promise<RosterProcess> {
+export interface StartProcessOptions {
+  timeoutMs?: number;
+  /** The program and its arguments (default: node dist/main.js start). */
+  command?: [string, ...string[]];
+  cwd?: string;
+}
+
+export async function startRosterProcess(env: Record<string, string>, opts: StartProcessOptions = {}): Promise<RosterProcess> {
   ensureBuilt();
-  const child = spawn(process.execPath, [ENTRY, "start"], {
-    cwd: REPO_ROOT,
+  const [program, ...args] = opts.command ?? [process.execPath, ENTRY, "start"];
+  const child = spawn(program, args, {
+    cwd: opts.cwd ?? REPO_ROOT,
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/root", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -173,4 +182,19 @@ export async function waitFor(predicate: () => boolean | Promise<boolean>, what:
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** Pids of the postgres processes (postmaster and backends) serving the cluster in `pgdata`. */
+export function postgresServing(pgdata: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const argv = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
+      if (path.basename(argv[0] ?? "") === "postgres" && argv.includes(pgdata)) pids.push(Number(entry));
+    } catch {
+      // process ended meanwhile
+    }
+  }
+  return pids;
 }
