@@ -13,6 +13,7 @@ import { OrganizationService } from "./gen/zitadel/org/v2/org_service_pb.js";
 import { SelfService } from "./gen/roster/selfservice/v1/self_service_pb.js";
 import { sql } from "kysely";
 import { startDelivery, type Delivery } from "./notify/start-delivery.js";
+import { outboxCounts } from "./store/notification-outbox.js";
 import { createReadiness, startServer } from "./server/server.js";
 import { createOrganizationService } from "./services/organization-service.js";
 import { createSelfService } from "./services/self-service.js";
@@ -120,14 +121,8 @@ export async function startRoster(config: Config, logger: Logger, options: Start
       metrics: {
         pool: () => database.poolStats(),
         passwordHashing: () => hasher.stats?.() ?? { running: 0, queued: 0 },
-        notificationsByStatus: async () => {
-          const rows = await database.db
-            .selectFrom("notifications")
-            .select(["status", (eb) => eb.fn.countAll<string>().as("count")])
-            .groupBy("status")
-            .execute();
-          return Object.fromEntries(rows.map((r) => [r.status, Number(r.count)]));
-        },
+        // every delivery state (pending, sending, sent, failed, discarded), 0 included
+        notificationsByStatus: async () => ({ ...(await outboxCounts(database.db)) }),
       },
       config,
       logger,
