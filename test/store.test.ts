@@ -65,7 +65,7 @@ describe("store", () => {
   });
 
   test("migrations apply once and a second run changes nothing", async () => {
-    assert.deepEqual(firstMigration, ["0001_initial", "0002_event_aggregate_type", "0003_list_indexes"]);
+    assert.deepEqual(firstMigration, ["0001_initial", "0002_event_aggregate_type", "0003_list_indexes", "0004_notification_delivery"]);
     assert.deepEqual(await migrateToLatest(opened.db), []);
     const tables = await sql<{ table_name: string }>`
       SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name
@@ -87,7 +87,7 @@ describe("store", () => {
       await sql`INSERT INTO events (aggregate_id, sequence, type, payload, actor_id, org_id, created_at) VALUES
         ('u1', 1, 'user.human.added', '{}', 'a', 'o1', now()),
         ('o1', 1, 'org.added', '{}', 'a', 'o1', now())`.execute(db.db);
-      assert.deepEqual(await migrateToLatest(db.db), ["0002_event_aggregate_type", "0003_list_indexes"]);
+      assert.deepEqual(await migrateToLatest(db.db), ["0002_event_aggregate_type", "0003_list_indexes", "0004_notification_delivery"]);
       const reopened = createStore(db.db, { close: async () => {} });
       assert.deepEqual((await reopened.read.listEvents("u1")).map((e) => [e.aggregateType, e.type]), [["user", "user.human.added"]]);
       assert.deepEqual((await reopened.read.listEvents("o1", "org")).map((e) => [e.aggregateType, e.type]), [["org", "org.added"]]);
