@@ -132,6 +132,24 @@ test("without a provider, codes stay pending (one warning at start); a process w
   await a.stop();
 });
 
+test("ROSTER_DELIVERY=off: an API-only process serves and sends nothing, though a provider is configured; another process sends", async () => {
+  const apiOnly = await start(deliveringEnv({ ROSTER_DELIVERY: "off" }));
+  assert.ok(apiOnly.logs.some((l) => /delivery is off in this process \(ROSTER_DELIVERY=off\)/.test(l.msg)));
+  const to = address("api-only");
+  const userId = await addUserWithMail(apiOnly, to);
+  // a delivering process would have claimed it within one poll interval (1 s) or at once on NOTIFY
+  await new Promise((r) => setTimeout(r, 3_000));
+  assert.deepEqual(await statusOf(userId), { status: "pending", attempts: 0, claimed_by: null }, "never claimed");
+  assert.equal(smtp.mails.filter((m) => m.to === to).length, 0);
+
+  const sender = await start(deliveringEnv());
+  await smtp.mailTo(to);
+  await waitFor(async () => (await statusOf(userId))?.status === "sent", "the API-only process's code to be sent by the other");
+  remember(to);
+  await sender.stop();
+  await apiOnly.stop();
+});
+
 test("two processes on one database deliver 500 codes: each exactly once, none lost", async () => {
   const a = await start(deliveringEnv());
   const b = await start(deliveringEnv());
