@@ -17,6 +17,8 @@ import {
   type MembershipRecord,
   type NewNotification,
   type OrgRecord,
+  type PrincipalChangeListener,
+  type PrincipalUser,
   type Store,
   type StoreTx,
   type TokenRecord,
@@ -118,7 +120,16 @@ function cloneData(d: Data): Data {
 }
 
 /** The operations of StoreTx over one Data; `get` gives the data they act on at call time. */
-function operations(get: () => Data): StoreTx {
+function operations(get: () => Data, changed: Set<string> = new Set()): StoreTx {
+  const principalOf = (d: Data, userId: string): PrincipalUser | undefined => {
+    const u = d.users.get(userId);
+    if (!u) return undefined;
+    const memberships = [...d.memberships.values()]
+      .filter((m) => m.userId === userId)
+      .sort((a, b) => byCodePoint(a.scope, b.scope))
+      .map(copyMembership);
+    return { id: u.id, orgId: u.orgId, state: u.state, memberships };
+  };
   const usernameHeld = (d: Data, username: string, exceptUserId?: string): boolean => {
     const folded = fold(username);
     for (const u of d.users.values()) {
@@ -171,6 +182,7 @@ function operations(get: () => Data): StoreTx {
       d.notifications = d.notifications.filter((n) => n.userId !== userId || n.status !== "pending");
       for (const [k, m] of d.memberships) if (m.userId === userId) d.memberships.delete(k);
       for (const [k, t] of d.tokens) if (t.userId === userId) d.tokens.delete(k);
+      changed.add(userId);
     },
 
     async appendEvents(list) {
@@ -254,10 +266,12 @@ function operations(get: () => Data): StoreTx {
       const existing = d.memberships.get(key);
       const roles = existing ? [...existing.roles, ...m.roles.filter((r) => !existing.roles.includes(r))] : [...new Set(m.roles)];
       d.memberships.set(key, { userId: m.userId, scope: m.scope, roles: [...new Set(roles)] });
+      changed.add(m.userId);
     },
     async deleteMemberships(userId) {
       const d = get();
       for (const [k, m] of d.memberships) if (m.userId === userId) d.memberships.delete(k);
+      changed.add(userId);
     },
 
     async findTokenByHash(hash) {
@@ -269,6 +283,22 @@ function operations(get: () => Data): StoreTx {
       if (d.tokens.has(t.id)) throw new Error(`token ${t.id} exists`);
       for (const other of d.tokens.values()) if (other.hash.equals(t.hash)) throw new Error("token hash exists");
       d.tokens.set(t.id, copyToken(t));
+    },
+
+    async findTokenPrincipal(hash) {
+      const d = get();
+      for (const t of d.tokens.values()) {
+        if (!t.hash.equals(hash)) continue;
+        const token = { id: t.id, userId: t.userId, expiresAt: dateOrNull(t.expiresAt), revokedAt: dateOrNull(t.revokedAt) };
+        return { token, user: principalOf(d, t.userId) };
+      }
+      return undefined;
+    },
+    async getPrincipalUser(userId) {
+      return principalOf(get(), userId);
+    },
+    async principalChanged(userId) {
+      changed.add(userId);
     },
 
     async getSetting(key) {
@@ -310,16 +340,19 @@ function transactionHandle(ops: StoreTx, state: { aborted: boolean; ended: boole
 export function createMemoryStore(): MemoryStore {
   let committed = emptyData();
   let queue: Promise<unknown> = Promise.resolve();
+  const listeners = new Set<PrincipalChangeListener>();
 
   /** One transaction at a time, on a copy that becomes the committed data on success. */
   const transaction = <T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> => {
     const run = queue.then(async () => {
       const working = cloneData(committed);
       const state = { aborted: false, ended: false };
+      const changed = new Set<string>();
       try {
-        const result = await fn(transactionHandle(operations(() => working), state));
+        const result = await fn(transactionHandle(operations(() => working, changed), state));
         if (state.aborted) throw new Error("Transaction was rolled back instead of committed: an operation in it failed");
         committed = working;
+        for (const id of changed) for (const l of listeners) l(id);
         return result;
       } finally {
         state.ended = true;
@@ -332,6 +365,20 @@ export function createMemoryStore(): MemoryStore {
   return {
     transaction,
     read: operations(() => committed),
+    applyUserChange: (change) =>
+      transaction(async (tx) => {
+        const current = await tx.lockUser(change.before.id);
+        if (!current || current.sequence !== change.before.sequence) return false;
+        await tx.updateUser(change.after);
+        await tx.appendEvents(change.events);
+        for (const purpose of change.discardCodes) await tx.deleteCode(change.before.id, purpose);
+        if (change.principalChanged) await tx.principalChanged(change.before.id);
+        return true;
+      }),
+    onPrincipalChange(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
     withAdvisoryLock: (_key, fn) => transaction(fn),
     notifications: () => committed.notifications.map(copyNotification),
     close: async () => undefined,

@@ -5,7 +5,7 @@ import { UserIdConflict, UsernameConflict, type Gender, type UserRecord, type Us
 import { foldCase } from "../domain/users/user-filter.js";
 
 /** Index that keeps live usernames unique, case-insensitively (see migrations/0001). */
-const USERNAME_INDEX = "users_username_folded_live";
+export const USERNAME_INDEX = "users_username_folded_live";
 
 /** The case-insensitive form of a username: Unicode lower case, computed here, never by collation. */
 export function foldUsername(username: string): string {
@@ -59,7 +59,7 @@ async function translateConflict<T>(write: () => Promise<T>): Promise<T> {
   }
 }
 
-function toRow(u: UserRecord): Insertable<UsersTable> {
+export function toRow(u: UserRecord): Insertable<UsersTable> {
   return {
     id: u.id,
     org_id: u.orgId,
