@@ -17,6 +17,7 @@ import { authorizeUserServiceRequest, createUserService } from "./services/user-
 import { openDatabase } from "./store/database.js";
 import { createStore } from "./store/kysely-store.js";
 import { migrateToLatest } from "./store/migrate.js";
+import { listenPrincipalChanges, type PrincipalChangeFeed } from "./store/principal-changes.js";
 
 export interface RunningRoster {
   port: number;
@@ -64,6 +65,7 @@ export async function startRoster(config: Config, logger: Logger, options: Start
     logger,
     onFatal: hooks.onFatal ?? ((err) => logger.error({ err: err.message }, "roster cannot continue")),
   });
+  let principalFeed: PrincipalChangeFeed | undefined;
   try {
     await migrateToLatest(database.db);
     const store = createStore(database.db);
@@ -89,6 +91,8 @@ export async function startRoster(config: Config, logger: Logger, options: Start
       now,
     };
     const authenticator = createAuthenticator({ store, config, logger, now });
+    // other processes' lock, deactivation, deletion or membership change empties this one's cache
+    principalFeed = await listenPrincipalChanges({ url: database.url, logger, onChange: (id) => authenticator.invalidate(id) });
     const server = await startServer({
       config,
       logger,
@@ -115,11 +119,13 @@ export async function startRoster(config: Config, logger: Logger, options: Start
         } finally {
           clearTimeout(refuseQueued);
         }
+        await principalFeed?.close();
         await database.close();
         return { runningHashes: hasher.close().running };
       },
     };
   } catch (e) {
+    await principalFeed?.close();
     await database.close();
     throw e;
   }

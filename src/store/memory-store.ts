@@ -162,6 +162,7 @@ function operations(get: () => Data, changed: Set<string> = new Set()): StoreTx 
       if (!d.users.has(user.id)) throw new Error(`user ${user.id} does not exist`);
       if (user.state !== "deleted" && usernameHeld(d, user.username, user.id)) throw new UsernameConflict();
       d.users.set(user.id, copyUser(user));
+      if (user.state !== "active") changed.add(user.id);
     },
     async setMetadata(userId, key, value) {
       const d = get();
