@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { Config } from "./config/config.js";
+import { DEFAULT_POOL_MAX } from "./config/load-config.js";
 import { deriveKeys, loadMasterKey } from "./config/keys.js";
 import { createAuthenticator } from "./auth/authenticator.js";
 import { ensureInstance } from "./auth/bootstrap.js";
@@ -52,6 +53,8 @@ export interface RosterHooks {
 export interface StartOptions extends RosterHooks {
   /** The clock every part of Roster reads (default: the system's); tests move it to test expiry. */
   now?: () => Date;
+  /** Hears every statement sent through the pool (statement counts in tests and the benchmark). */
+  onStatement?: (sql: string) => void;
 }
 
 export async function startRoster(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningRoster> {
@@ -62,6 +65,8 @@ export async function startRoster(config: Config, logger: Logger, options: Start
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
     timeouts: config.database,
+    maxConnections: config.database.poolMax ?? DEFAULT_POOL_MAX,
+    onStatement: options.onStatement,
     logger,
     onFatal: hooks.onFatal ?? ((err) => logger.error({ err: err.message }, "roster cannot continue")),
   });

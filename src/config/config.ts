@@ -4,11 +4,13 @@ export interface Config {
   host: string;
   /** postgres://… ; undefined → embedded PostgreSQL in `<dataDir>/pg`. */
   databaseUrl: string | undefined;
-  /** Connect (and pool wait), statement and idle-in-transaction timeouts, in milliseconds. */
+  /** Connect (and pool wait), statement and idle-in-transaction timeouts in milliseconds; pool size. */
   database: {
     connectTimeoutMs: number;
     statementTimeoutMs: number;
     idleInTransactionTimeoutMs: number;
+    /** Connections in this process's pool at most (ROSTER_DB_POOL_MAX; loadConfig always sets it). */
+    poolMax?: number;
   };
   dataDir: string;
   logLevel: string;

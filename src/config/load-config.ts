@@ -41,6 +41,9 @@ function codeSettings(env: Env, prefix: string) {
   };
 }
 
+/** Connections per process; chosen from `npm run bench` (10 left requests waiting for a connection). */
+export const DEFAULT_POOL_MAX = 20;
+
 /** Reads the configuration from the environment once; every variable is listed in README.md. */
 export function loadConfig(env: Env = process.env): Config {
   const dataDir = path.resolve(str(env, "ROSTER_DATA_DIR") ?? "./data");
@@ -54,6 +57,7 @@ export function loadConfig(env: Env = process.env): Config {
       connectTimeoutMs: int(env, "ROSTER_DB_CONNECT_TIMEOUT_MS", 5_000, 100, 600_000),
       statementTimeoutMs: int(env, "ROSTER_DB_STATEMENT_TIMEOUT_MS", 10_000, 100, 3_600_000),
       idleInTransactionTimeoutMs: int(env, "ROSTER_DB_IDLE_IN_TX_TIMEOUT_MS", 10_000, 100, 3_600_000),
+      poolMax: int(env, "ROSTER_DB_POOL_MAX", DEFAULT_POOL_MAX, 1, 1000),
     },
     dataDir,
     logLevel: str(env, "ROSTER_LOG_LEVEL") ?? "info",
