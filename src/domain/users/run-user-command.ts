@@ -5,6 +5,7 @@ import { UsernameConflict, type StoreReader, type StoreTx, type UserRecord } fro
 import { ChangeSet, detailsOf, type Details } from "./change-set.js";
 import { FailedCodeAttempt } from "./failed-attempt.js";
 import { checkIfMatch, parseIfMatch, type IfMatch } from "./if-match.js";
+import { inUserLane } from "./user-lanes.js";
 
 /** What a command's plan works with: the locked user, a draft of its new state and the change set. */
 export interface UserCommandContext<P> {
@@ -53,8 +54,9 @@ export type UserCommandResult<R> = R & { details: Details };
 const OPTIMISTIC_ATTEMPTS = 3;
 
 /**
- * Runs a user command: validate the precondition, read the user, optional pre-lock work, then
- * guard, check `if-match` and plan on that snapshot. A change of the user row and its events only
+ * Runs a user command: validate the precondition, optional pre-lock work, then, in the user's
+ * lane (user-lanes.ts: one command per user at a time in this process), read the user and guard,
+ * check `if-match` and plan on that snapshot. A change of the user row and its events only
  * (and discarded codes) is written in one statement that applies only if the user's sequence is still the snapshot's
  * (optimistic concurrency; on a conflict the command is re-run on a fresh read). Anything more
  * (codes, notifications, purge, a failed code attempt) runs in one transaction that locks the
@@ -68,10 +70,13 @@ export async function runUserCommand<P, R extends object>(
   command: UserCommand<P, R>,
 ): Promise<UserCommandResult<R>> {
   const precondition = parseIfMatch(command.ifMatch);
+  const read = () => deps.store.read.getUser(command.userId);
 
-  let snapshot = await deps.store.read.getUser(command.userId);
+  let snapshot: UserRecord | undefined;
   let prework: P | undefined;
   if (command.prepare) {
+    // the slow work runs before the lane, so that it does not hold up other commands on the user
+    snapshot = await read();
     try {
       prework = await command.prepare(command.guard(snapshot));
     } catch (e) {
@@ -81,16 +86,39 @@ export async function runUserCommand<P, R extends object>(
   }
 
   const now = deps.now();
-  for (let attempt = 0; attempt < OPTIMISTIC_ATTEMPTS; attempt++) {
-    const outcome = await runOnSnapshot(deps, principal, command, precondition, snapshot, prework, now);
-    if (outcome.kind === "done") return outcome.value;
-    if (outcome.kind === "lock") break;
-    snapshot = await deps.store.read.getUser(command.userId);
-  }
-  return runLocked(deps, principal, command, precondition, prework, now);
+  return inUserLane(deps.store, command.userId, async (turn) => {
+    // a state remembered from the previous command in the lane is proven only by a write
+    let unproven = turn.known !== undefined;
+    if (turn.known) snapshot = turn.known;
+    else if (!command.prepare || turn.waited) snapshot = await read();
+    turn.remember(undefined);
+    for (let attempt = 0; attempt < OPTIMISTIC_ATTEMPTS; ) {
+      let outcome: SnapshotOutcome<R>;
+      try {
+        outcome = await runOnSnapshot(deps, principal, command, precondition, snapshot, prework, now);
+      } catch (e) {
+        if (!unproven || !(e instanceof DomainError)) throw e;
+        outcome = { kind: "conflict" };
+      }
+      if (outcome.kind === "done" && (!unproven || outcome.written)) {
+        if (outcome.written) turn.remember(outcome.written);
+        return outcome.value;
+      }
+      if (outcome.kind === "lock") break;
+      // a write that found the user changed, or an answer on a remembered state: decide again on a fresh read
+      if (!unproven) attempt++;
+      unproven = false;
+      snapshot = await read();
+    }
+    return runLocked(deps, principal, command, precondition, prework, now);
+  });
 }
 
-type SnapshotOutcome<R> = { kind: "done"; value: UserCommandResult<R> } | { kind: "conflict" } | { kind: "lock" };
+type SnapshotOutcome<R> =
+  /** `written`: the state the conditional write stored (absent when nothing was written). */
+  | { kind: "done"; value: UserCommandResult<R>; written?: UserRecord }
+  | { kind: "conflict" }
+  | { kind: "lock" };
 
 /** Raised by the read-only handle of the fast path when a plan wants to write: run it locked. */
 class NeedsLock extends Error {}
@@ -148,7 +176,7 @@ async function runOnSnapshot<P, R extends object>(
     if (e instanceof UsernameConflict) throw Errors.usernameTaken();
     throw e;
   }
-  return applied ? { kind: "done", value: { ...extra, details: detailsOf(after) } } : { kind: "conflict" };
+  return applied ? { kind: "done", value: { ...extra, details: detailsOf(after) }, written: after } : { kind: "conflict" };
 }
 
 /** A user that stops being active loses its tokens' access: every process must drop what it cached. */
