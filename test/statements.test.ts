@@ -1,6 +1,6 @@
 /**
  * SQL statements per request, counted through the pool's statement hook: on a warm principal
- * cache an UpdateHumanUser costs at most 3 statements (read + one conditional write today) and a
+ * cache an UpdateHumanUser costs at most 3 statements (at most a read and one conditional write) and a
  * GetUserByID exactly one, over gRPC and REST alike; a conflicting writer still loses nothing.
  */
 import { after, before, describe, test } from "node:test";
