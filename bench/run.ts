@@ -13,6 +13,7 @@
  *   npm run bench -- --seconds 10 --connections 32
  *   npm run bench -- --profile                # also writes Roster's CPU profile (.cpuprofile)
  *   npm run bench -- --only update            # update | get | hot | pgbench (comma-separated)
+ *   npm run bench -- --protocols grpc,rest    # grpc | connect | grpcweb | rest
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, readFile, readdir, rm, writeFile, mkdir } from "node:fs/promises";
@@ -33,6 +34,7 @@ const WARMUP = Number(arg("warmup", "1"));
 const CONNECTIONS = Number(arg("connections", process.env.BENCH_CONCURRENCY ?? "16"));
 const PROFILE = process.argv.includes("--profile");
 const ONLY = new Set(arg("only", "update,get,hot,pgbench").split(","));
+const ONLY_PROTOCOLS = new Set(arg("protocols", "grpc,connect,grpcweb,rest").split(","));
 const TICK_MS = 10; // 1 / CLK_TCK (100 on Linux)
 
 type Protocol = "grpc" | "connect" | "grpcweb" | "rest";
@@ -340,6 +342,7 @@ async function main(): Promise<void> {
       if (!ONLY.has(rpc)) continue;
       const title = rpc === "update" ? "UpdateHumanUser" : "GetUserByID";
       for (const [protocol, label] of PROTOCOLS) {
+        if (!ONLY_PROTOCOLS.has(protocol)) continue;
         const r = await drive(rosterServer, dbName, { protocol, rpc, port, token, users });
         const b = await drive(bareServer, "-", { protocol, rpc, port: protocol === "rest" ? h1Port : h2Port, token, users });
         results.set(`${rpc}/${protocol}`, r);
