@@ -53,6 +53,11 @@ export interface RosterHooks {
 export interface StartOptions extends RosterHooks {
   /** The clock every part of Roster reads (default: the system's); tests move it to test expiry. */
   now?: () => Date;
+  /**
+   * One worker of several (ROSTER_WORKERS): it logs "worker listening", and the primary logs
+   * "roster listening" once all of them listen.
+   */
+  worker?: boolean;
   /** Hears every statement sent through the pool (statement counts in tests and the benchmark). */
   onStatement?: (sql: string) => void;
 }
@@ -110,7 +115,7 @@ export async function startRoster(config: Config, logger: Logger, options: Start
       authenticate: (h) => authenticator.authenticate(h),
       limits: { closeGraceMs: config.shutdownGraceSeconds * 1000, maxConnections: config.maxConnections },
     });
-    logger.info({ port: server.port, embeddedDatabase: database.embedded }, "roster listening");
+    logger.info({ port: server.port, embeddedDatabase: database.embedded }, options.worker ? "worker listening" : "roster listening");
     return {
       port: server.port,
       async close() {

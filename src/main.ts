@@ -4,11 +4,14 @@ import { createLogger } from "./logger.js";
 import { startRoster } from "./app.js";
 import { openDatabase } from "./store/database.js";
 import { migrateToLatest } from "./store/migrate.js";
+import { isWorker, reportListening, runPrimary } from "./workers.js";
 
 /** CLI: `start` (default) serves the API; `migrate` applies pending migrations and exits. */
 async function main(command: string): Promise<void> {
   const config = loadConfig();
-  const logger = createLogger(config.logLevel);
+  const worker = isWorker();
+  const base = createLogger(config.logLevel);
+  const logger = worker ? base.child({ worker: process.pid }) : base;
 
   if (command === "migrate") {
     const database = await openDatabase({
@@ -26,8 +29,10 @@ async function main(command: string): Promise<void> {
     return;
   }
   if (command !== "start") throw new Error(`unknown command "${command}" (use start or migrate)`);
+  if (!worker && (config.workers ?? 1) > 1) return runPrimary(config, logger, config.workers!);
 
   const roster = await startRoster(config, logger, {
+    worker,
     // The embedded database died for good: exit non-zero with a clear line so that a supervisor
     // (systemd, Kubernetes, docker --restart) starts Roster again.
     onFatal: (err) => {
@@ -35,6 +40,7 @@ async function main(command: string): Promise<void> {
       process.exit(1);
     },
   });
+  if (worker) reportListening(roster.port);
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) {
@@ -56,7 +62,8 @@ async function main(command: string): Promise<void> {
     );
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
-  process.on("SIGINT", () => stop("SIGINT"));
+  // a worker's signals come from its primary (SIGTERM); a terminal's SIGINT reaches the primary too
+  process.on("SIGINT", () => (worker ? undefined : stop("SIGINT")));
   // A bug in one request must not take the process down; it is logged and the request fails.
   process.on("unhandledRejection", (reason) => logger.error({ err: reason }, "unhandled rejection"));
 }

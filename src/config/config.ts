@@ -31,6 +31,8 @@ export interface Config {
   maxRequestBytes: number;
   /** Open client connections at most (further ones are closed when accepted). */
   maxConnections: number;
+  /** Server processes on the one port (ROSTER_WORKERS; 1 = this process serves). loadConfig always sets it. */
+  workers?: number;
   /** On SIGTERM/SIGINT: how long requests in flight may take before their connections are cut. */
   shutdownGraceSeconds: number;
   codes: {

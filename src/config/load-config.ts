@@ -1,3 +1,4 @@
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Config } from "./config.js";
@@ -41,6 +42,12 @@ function codeSettings(env: Env, prefix: string) {
   };
 }
 
+/** ROSTER_WORKERS: a number of processes, or `auto` for one per core. */
+function workers(env: Env): number {
+  if (str(env, "ROSTER_WORKERS") === "auto") return os.availableParallelism();
+  return int(env, "ROSTER_WORKERS", 1, 1, 256);
+}
+
 /** Connections per process; chosen from `npm run bench` (10 left requests waiting for a connection). */
 export const DEFAULT_POOL_MAX = 20;
 
@@ -79,6 +86,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxRequestBytes: int(env, "ROSTER_MAX_REQUEST_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
     maxConnections: int(env, "ROSTER_MAX_CONNECTIONS", 1024, 1, 1_000_000),
     shutdownGraceSeconds: int(env, "ROSTER_SHUTDOWN_GRACE_SECONDS", 25, 0, 3600),
+    workers: workers(env),
     codes: {
       email: codeSettings(env, "ROSTER_EMAIL"),
       phone: codeSettings(env, "ROSTER_PHONE"),
