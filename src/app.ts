@@ -1,7 +1,8 @@
 import type { Logger } from "pino";
 import type { Config } from "./config/config.js";
 import { DEFAULT_POOL_MAX } from "./config/load-config.js";
-import { deriveKeys, loadMasterKey } from "./config/keys.js";
+import { deriveKeys } from "./config/keys.js";
+import { resolveInstanceKey } from "./auth/instance-key.js";
 import { createAuthenticator } from "./auth/authenticator.js";
 import { ensureInstance } from "./auth/bootstrap.js";
 import type { DomainDeps } from "./domain/deps.js";
@@ -69,6 +70,7 @@ export async function startRoster(config: Config, logger: Logger, options: Start
   const database = await openDatabase({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
+    embeddedRuntimeDir: config.embeddedRuntimeDir,
     timeouts: config.database,
     maxConnections: config.database.poolMax ?? DEFAULT_POOL_MAX,
     onStatement: options.onStatement,
@@ -79,7 +81,14 @@ export async function startRoster(config: Config, logger: Logger, options: Start
   try {
     await migrateToLatest(database.db);
     const store = createStore(database.db);
-    const keys = deriveKeys(await loadMasterKey({ envValue: config.masterKeyBase64, dataDir: config.dataDir }));
+    const keys = deriveKeys(
+      await resolveInstanceKey(store, {
+        envValue: config.masterKeyBase64,
+        dataDir: config.dataDir,
+        serverDatabase: config.databaseUrl !== undefined,
+        logger,
+      }),
+    );
     const instance = await ensureInstance({ store, config, logger, now });
     logger.info({ defaultOrgId: instance.defaultOrgId, created: instance.created }, "instance ready");
 

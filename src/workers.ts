@@ -14,7 +14,7 @@
 import cluster, { type Worker } from "node:cluster";
 import type { Logger } from "pino";
 import type { Config } from "./config/config.js";
-import { loadMasterKey } from "./config/keys.js";
+import { resolveInstanceKey } from "./auth/instance-key.js";
 import { ensureInstance } from "./auth/bootstrap.js";
 import { openDatabase } from "./store/database.js";
 import { createStore } from "./store/kysely-store.js";
@@ -25,6 +25,7 @@ export async function runPrimary(config: Config, logger: Logger, workers: number
   const database = await openDatabase({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
+    embeddedRuntimeDir: config.embeddedRuntimeDir,
     timeouts: config.database,
     maxConnections: 1,
     logger,
@@ -36,8 +37,14 @@ export async function runPrimary(config: Config, logger: Logger, workers: number
   });
   try {
     await migrateToLatest(database.db);
-    await loadMasterKey({ envValue: config.masterKeyBase64, dataDir: config.dataDir });
-    await ensureInstance({ store: createStore(database.db), config, logger });
+    const store = createStore(database.db);
+    await resolveInstanceKey(store, {
+      envValue: config.masterKeyBase64,
+      dataDir: config.dataDir,
+      serverDatabase: config.databaseUrl !== undefined,
+      logger,
+    });
+    await ensureInstance({ store, config, logger });
   } catch (e) {
     await database.close();
     throw e;

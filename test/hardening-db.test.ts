@@ -11,6 +11,7 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import pg from "pg";
+import { createTestDatabase } from "./support/database.js";
 import { startFaultPostgres, type FaultPostgres } from "./support/fault-postgres.js";
 import { newHuman, rest } from "./support/fixtures.js";
 import { startLoad, type Load } from "./support/load.js";
@@ -171,6 +172,15 @@ describe("a database fault under load, on a cluster of the test's own", () => {
       });
       assert.equal(res.status, 503, JSON.stringify(res.body));
       assert.equal(unavailableShape(res.body), "ROSTER-db001");
+      assert.equal(res.headers.get("retry-after"), "1", "a 503 tells the client when to retry");
+      const connect = await fetch(`${running.roster.baseUrl}/zitadel.user.v2.UserService/UpdateHumanUser`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${running.token}` },
+        body: JSON.stringify({ userId: running.userId, profile: { givenName: "Locked", familyName: "Connect" } }),
+      });
+      assert.equal(connect.status, 503);
+      assert.equal(((await connect.json()) as { code?: string }).code, "unavailable");
+      assert.equal(connect.headers.get("retry-after"), "1", "Connect carries the error's metadata as headers");
       assert.ok(
         running.roster.logs.some((l) => l.msg === "database unavailable" && /statement timeout/.test(String(l.err))),
         "the server cancelled the statement (statement_timeout), not only the client",
@@ -199,6 +209,7 @@ describe("start-up against a database that does not answer", () => {
         ...baseEnv(await newDataDir()),
         DATABASE_URL: `postgres://roster:s3cret-pw@127.0.0.1:${port}/roster`,
         ROSTER_DB_CONNECT_TIMEOUT_MS: "1000",
+        ROSTER_DB_STARTUP_TIMEOUT_SECONDS: "3",
       };
       const failure = await startRosterProcess(env, { timeoutMs: 30_000 }).then(
         (p) => {
@@ -210,6 +221,8 @@ describe("start-up against a database that does not answer", () => {
       assert.match(failure, /^roster exited \(1\) before listening/, failure.slice(0, 500));
       assert.match(failure, new RegExp(`127\\.0\\.0\\.1:${port}`), "the message names DATABASE_URL's host and port");
       assert.match(failure, /did not answer within 1000 ms/);
+      assert.match(failure, /database not reachable yet; retrying/, "each attempt is logged");
+      assert.match(failure, /gave up after \d+ attempts in 3 s \(ROSTER_DB_STARTUP_TIMEOUT_SECONDS\)/);
       assert.doesNotMatch(failure, /s3cret-pw/, "the password is not logged");
     } finally {
       silent.close();
@@ -221,7 +234,7 @@ describe("start-up against a database that does not answer", () => {
     await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
     const { port } = closed.address() as net.AddressInfo;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
-    const env = { ...baseEnv(await newDataDir()), DATABASE_URL: `postgres://roster@127.0.0.1:${port}/roster` };
+    const env = { ...baseEnv(await newDataDir()), DATABASE_URL: `postgres://roster@127.0.0.1:${port}/roster`, ROSTER_DB_STARTUP_TIMEOUT_SECONDS: "0" };
     const failure = await startRosterProcess(env, { timeoutMs: 30_000 }).then(
       () => "it started",
       (err: Error) => err.message,
@@ -229,6 +242,47 @@ describe("start-up against a database that does not answer", () => {
     assert.match(failure, /^roster exited \(1\) before listening/, failure.slice(0, 500));
     assert.match(failure, new RegExp(`127\\.0\\.0\\.1:${port}`));
     assert.match(failure, /ECONNREFUSED/);
+  });
+});
+
+describe("start-up while the database is still coming up", () => {
+  test("Roster retries with backoff, logging each attempt, and starts once the database answers", async () => {
+    const database = await createTestDatabase();
+    const target = new URL(database.url);
+    // a port that refuses connections at first, then forwards to the real database
+    const placeholder = net.createServer();
+    await new Promise<void>((resolve) => placeholder.listen(0, "127.0.0.1", resolve));
+    const { port } = placeholder.address() as net.AddressInfo;
+    await new Promise<void>((resolve) => placeholder.close(() => resolve()));
+    const proxied = new URL(database.url);
+    proxied.hostname = "127.0.0.1";
+    proxied.port = String(port);
+    const proxy = net.createServer((socket) => {
+      const upstream = net.connect(Number(target.port || 5432), target.hostname || "127.0.0.1");
+      socket.pipe(upstream).pipe(socket);
+      socket.on("error", () => upstream.destroy());
+      upstream.on("error", () => socket.destroy());
+    });
+    const starting = startRosterProcess({ ...baseEnv(await newDataDir()), DATABASE_URL: proxied.toString(), ROSTER_DB_STARTUP_TIMEOUT_SECONDS: "60" });
+    let roster: RosterProcess | undefined;
+    try {
+      // the database "comes up" a while after Roster started trying
+      await new Promise((r) => setTimeout(r, 1500));
+      await new Promise<void>((resolve) => proxy.listen(port, "127.0.0.1", resolve));
+      roster = await starting;
+      const retries = roster.logs.filter((l) => l.msg === "database not reachable yet; retrying");
+      assert.ok(retries.length >= 1, "the failed attempts were logged");
+      assert.match(String(retries[0]!.reason), /ECONNREFUSED/);
+      assert.equal(retries[0]!.database, `127.0.0.1:${port}`);
+      assert.ok(roster.logs.some((l) => l.msg === "database reachable"));
+      const res = await fetch(`${roster.baseUrl}/v2/users/human/x`, { method: "PUT", body: "{}" });
+      assert.equal(res.status, 401, "it serves requests");
+    } finally {
+      await roster?.stop("SIGTERM");
+      if (!roster) await starting.then((p) => p.stop("SIGKILL"), () => {});
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+      await database.drop();
+    }
   });
 });
 

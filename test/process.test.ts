@@ -1,11 +1,11 @@
 /**
- * Roster as an operator runs it: a child process started with `src/main.ts start`. First start on
+ * Roster as an operator runs it: a child process started with `dist/main.js start`. First start on
  * the embedded database, restart, crash recovery, graceful shutdown, request logging, and
  * robustness against garbage on the wire.
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import net from "node:net";
 import http2 from "node:http2";
@@ -14,7 +14,7 @@ import path from "node:path";
 import { openInspector } from "./support/inspect.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
 import { rest } from "./support/fixtures.js";
-import { baseEnv, killLeftovers, startRosterProcess, waitFor, type RosterProcess } from "./support/process.js";
+import { baseEnv, killLeftovers, postgresServing, startRosterProcess, waitFor, type RosterProcess } from "./support/process.js";
 
 const dataDirs: string[] = [];
 
@@ -25,20 +25,7 @@ async function newDataDir(): Promise<string> {
 }
 
 /** Pids of postgres processes serving the cluster in `<dataDir>/pg`. */
-function postgresFor(dataDir: string): number[] {
-  const pgdata = path.join(dataDir, "pg");
-  const pids: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const argv = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
-      if (path.basename(argv[0] ?? "") === "postgres" && argv.includes(pgdata)) pids.push(Number(entry));
-    } catch {
-      // process ended meanwhile
-    }
-  }
-  return pids;
-}
+const postgresFor = (dataDir: string): number[] => postgresServing(path.join(dataDir, "pg"));
 
 /** Connection URL of the embedded database Roster keeps in `dataDir` (while it runs). */
 function embeddedUrl(dataDir: string): string {

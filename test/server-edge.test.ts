@@ -38,7 +38,7 @@ function testConfig(overrides: Partial<Config> = {}): Config {
     port: 0,
     host: "127.0.0.1",
     databaseUrl: undefined,
-    database: { connectTimeoutMs: 5000, statementTimeoutMs: 10000, idleInTransactionTimeoutMs: 10000 },
+    database: { connectTimeoutMs: 5000, statementTimeoutMs: 10000, idleInTransactionTimeoutMs: 10000, startupTimeoutMs: 0 },
     dataDir: "/tmp/roster-edge-test",
     logLevel: "info",
     corsOrigins: [],

@@ -92,27 +92,41 @@ async function createInstance(tx: StoreTx, now: Date): Promise<{ defaultOrgId: s
   const orgId = newId();
   await tx.insertOrg({ id: orgId, name: DEFAULT_ORG_NAME, createdAt: now });
 
-  const admin = adminUser(newId(), orgId, now);
+  const { adminId, token } = await createAdministrator(tx, { orgId, username: ADMIN_USERNAME, description: "First administrator, created at bootstrap", now });
+
+  // Written last: the setting is what marks the instance as existing.
+  const stored = await tx.putSettingIfAbsent(DEFAULT_ORG_SETTING, orgId);
+  if (stored !== orgId) throw new AlreadyBootstrapped(stored);
+  return { defaultOrgId: orgId, adminId, token };
+}
+
+/**
+ * A machine user with IAM_OWNER on the instance and a personal access token (returned once, stored
+ * as a hash): the first administrator, and the one `roster admin create` adds to recover access.
+ * The caller checks that the username is free.
+ */
+export async function createAdministrator(
+  tx: StoreTx,
+  a: { orgId: string; username: string; description: string; now: Date },
+): Promise<{ adminId: string; tokenId: string; token: string }> {
+  const admin = adminUser(newId(), a.orgId, a.username, a.description, a.now);
   await tx.insertUser(admin);
   await tx.appendEvents([adminAddedEvent(admin)]);
   await tx.addMembership({ userId: admin.id, scope: INSTANCE_SCOPE, roles: [ADMIN_ROLE] });
 
   const { token, hash } = newPersonalAccessToken();
-  await tx.insertToken({ id: newId(), userId: admin.id, hash, expiresAt: null, revokedAt: null, createdAt: now });
-
-  // Written last: the setting is what marks the instance as existing.
-  const stored = await tx.putSettingIfAbsent(DEFAULT_ORG_SETTING, orgId);
-  if (stored !== orgId) throw new AlreadyBootstrapped(stored);
-  return { defaultOrgId: orgId, adminId: admin.id, token };
+  const tokenId = newId();
+  await tx.insertToken({ id: tokenId, userId: admin.id, hash, expiresAt: null, revokedAt: null, createdAt: a.now });
+  return { adminId: admin.id, tokenId, token };
 }
 
-function adminUser(id: string, orgId: string, now: Date): UserRecord {
+function adminUser(id: string, orgId: string, username: string, description: string, now: Date): UserRecord {
   return {
     id,
     orgId,
     type: "machine",
     state: "active",
-    username: ADMIN_USERNAME,
+    username,
     givenName: "",
     familyName: "",
     nickName: "",
@@ -126,8 +140,8 @@ function adminUser(id: string, orgId: string, now: Date): UserRecord {
     passwordHash: null,
     passwordChangeRequired: false,
     passwordChangedAt: null,
-    machineName: ADMIN_USERNAME,
-    machineDescription: "First administrator, created at bootstrap",
+    machineName: username,
+    machineDescription: description,
     sequence: 1,
     createdAt: now,
     changedAt: now,

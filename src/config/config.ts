@@ -11,8 +11,15 @@ export interface Config {
     idleInTransactionTimeoutMs: number;
     /** Connections in this process's pool at most (ROSTER_DB_POOL_MAX; loadConfig always sets it). */
     poolMax?: number;
+    /** How long start-up keeps retrying a database that cannot be reached yet. */
+    startupTimeoutMs: number;
   };
   dataDir: string;
+  /**
+   * Running as root with the embedded database: where the binaries' copy and a cluster the
+   * postgres OS user could not reach in dataDir are kept (default /var/lib/roster).
+   */
+  embeddedRuntimeDir?: string;
   logLevel: string;
   corsOrigins: string[]; // empty → no CORS, no origin check
   jwt: {

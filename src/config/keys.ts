@@ -1,4 +1,4 @@
-import { hkdfSync, randomBytes } from "node:crypto";
+import { createHmac, hkdfSync, randomBytes } from "node:crypto";
 import { link, mkdir, open, readFile, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 
@@ -19,14 +19,41 @@ export interface MasterKeySource {
  * configured key is not base64 of exactly 32 bytes.
  */
 export async function loadMasterKey(source: MasterKeySource): Promise<Buffer> {
+  return (await findMasterKey(source))?.key ?? createMasterKey(source.dataDir);
+}
+
+/** Where the instance key came from, for messages: the variable or the file's path. */
+export interface FoundMasterKey {
+  key: Buffer;
+  origin: string;
+}
+
+/** The configured key (ROSTER_MASTER_KEY, else `<dataDir>/master.key`), or undefined when there is none. */
+export async function findMasterKey(source: MasterKeySource): Promise<FoundMasterKey | undefined> {
   if (source.envValue !== undefined && source.envValue.trim() !== "") {
-    return decodeMasterKey(source.envValue, "ROSTER_MASTER_KEY");
+    return { key: decodeMasterKey(source.envValue, "ROSTER_MASTER_KEY"), origin: "ROSTER_MASTER_KEY" };
   }
-  const path = join(source.dataDir, MASTER_KEY_FILE);
+  const path = masterKeyPath(source.dataDir);
   const existing = await readKeyFile(path);
-  if (existing !== undefined) return existing;
-  await mkdir(source.dataDir, { recursive: true, mode: 0o700 });
-  return createKeyFile(path);
+  return existing === undefined ? undefined : { key: existing, origin: path };
+}
+
+export function masterKeyPath(dataDir: string): string {
+  return join(dataDir, MASTER_KEY_FILE);
+}
+
+/** Creates `<dataDir>/master.key` with fresh random bytes (or adopts the one a concurrent start wrote). */
+export async function createMasterKey(dataDir: string): Promise<Buffer> {
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  return createKeyFile(masterKeyPath(dataDir));
+}
+
+/**
+ * A public, stable name of the key: HMAC of a fixed label, so it reveals nothing about the key
+ * and lets the database recognise the key it was set up with.
+ */
+export function masterKeyFingerprint(master: Buffer): string {
+  return createHmac("sha256", master).update("roster/v1/key-fingerprint").digest("hex").slice(0, 32);
 }
 
 export interface DerivedKeys {

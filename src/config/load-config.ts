@@ -2,6 +2,8 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Config } from "./config.js";
+import { DomainError } from "../domain/errors.js";
+import { parseUrlTemplate } from "../domain/users/url-template.js";
 
 /** Raised for a malformed environment variable, naming it. */
 export class ConfigError extends Error {
@@ -35,6 +37,43 @@ function bool(env: Env, name: string, fallback: boolean): boolean {
   throw new ConfigError(`${name} must be true or false, got "${v}"`);
 }
 
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+
+function logLevel(env: Env): string {
+  const v = str(env, "ROSTER_LOG_LEVEL") ?? "info";
+  if (!LOG_LEVELS.includes(v)) throw new ConfigError(`ROSTER_LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}, got "${v}"`);
+  return v;
+}
+
+function httpUrl(env: Env, name: string, fallback: string): string {
+  const v = str(env, name);
+  if (v === undefined) return fallback;
+  let url: URL | undefined;
+  try {
+    url = new URL(v);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== "http:" && url.protocol !== "https:") || !url.host) {
+    throw new ConfigError(`${name} must be an absolute http:// or https:// URL (e.g. https://id.example.com), got "${v}"`);
+  }
+  return v.replace(/\/+$/, "");
+}
+
+/** A URL template variable, checked now so that a mistake stops the start and names the variable. */
+function urlTemplate(env: Env, name: string, fallback: string): string {
+  const v = str(env, name) ?? fallback;
+  try {
+    parseUrlTemplate(v);
+  } catch (err) {
+    if (!(err instanceof DomainError)) throw err;
+    throw new ConfigError(
+      `${name} is not a valid URL template (${err.message}): an absolute http(s) URL with only the placeholders {{.UserID}}, {{.Code}} and {{.OrgID}}, got "${v}"`,
+    );
+  }
+  return v;
+}
+
 function codeSettings(env: Env, prefix: string) {
   return {
     length: int(env, `${prefix}_CODE_LENGTH`, 6, 6, 20),
@@ -55,7 +94,7 @@ export const DEFAULT_POOL_MAX = 20;
 export function loadConfig(env: Env = process.env): Config {
   const dataDir = path.resolve(str(env, "ROSTER_DATA_DIR") ?? "./data");
   const port = int(env, "PORT", 8080, 0, 65535);
-  const publicUrl = str(env, "ROSTER_PUBLIC_URL") ?? `http://localhost:${port || 8080}`;
+  const publicUrl = httpUrl(env, "ROSTER_PUBLIC_URL", `http://localhost:${port || 8080}`);
   return {
     port,
     host: str(env, "ROSTER_HOST") ?? "0.0.0.0",
@@ -65,9 +104,11 @@ export function loadConfig(env: Env = process.env): Config {
       statementTimeoutMs: int(env, "ROSTER_DB_STATEMENT_TIMEOUT_MS", 10_000, 100, 3_600_000),
       idleInTransactionTimeoutMs: int(env, "ROSTER_DB_IDLE_IN_TX_TIMEOUT_MS", 10_000, 100, 3_600_000),
       poolMax: int(env, "ROSTER_DB_POOL_MAX", DEFAULT_POOL_MAX, 1, 1000),
+      startupTimeoutMs: int(env, "ROSTER_DB_STARTUP_TIMEOUT_SECONDS", 60, 0, 86_400) * 1000,
     },
     dataDir,
-    logLevel: str(env, "ROSTER_LOG_LEVEL") ?? "info",
+    embeddedRuntimeDir: str(env, "ROSTER_EMBEDDED_RUNTIME_DIR"),
+    logLevel: logLevel(env),
     corsOrigins: (str(env, "ROSTER_CORS_ORIGINS") ?? "")
       .split(",")
       .map((o) => o.trim())
@@ -93,10 +134,16 @@ export function loadConfig(env: Env = process.env): Config {
       passwordReset: codeSettings(env, "ROSTER_PASSWORD_RESET"),
     },
     defaultUrlTemplates: {
-      emailVerification:
-        str(env, "ROSTER_EMAIL_VERIFICATION_URL_TEMPLATE") ?? `${publicUrl}/ui/verify-email?userID={{.UserID}}&code={{.Code}}&orgID={{.OrgID}}`,
-      passwordReset:
-        str(env, "ROSTER_PASSWORD_RESET_URL_TEMPLATE") ?? `${publicUrl}/ui/password-reset?userID={{.UserID}}&code={{.Code}}&orgID={{.OrgID}}`,
+      emailVerification: urlTemplate(
+        env,
+        "ROSTER_EMAIL_VERIFICATION_URL_TEMPLATE",
+        `${publicUrl}/ui/verify-email?userID={{.UserID}}&code={{.Code}}&orgID={{.OrgID}}`,
+      ),
+      passwordReset: urlTemplate(
+        env,
+        "ROSTER_PASSWORD_RESET_URL_TEMPLATE",
+        `${publicUrl}/ui/password-reset?userID={{.UserID}}&code={{.Code}}&orgID={{.OrgID}}`,
+      ),
     },
     uiDir: path.resolve(str(env, "ROSTER_UI_DIR") ?? BUILT_UI_DIR),
     passwordPolicy: {

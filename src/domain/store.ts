@@ -231,6 +231,10 @@ export interface OrgStore {
 export interface TokenStore {
   findTokenByHash(hash: Buffer): Promise<TokenRecord | undefined>;
   insertToken(t: TokenRecord): Promise<void>;
+  /** The user's tokens, oldest first (hashes included; callers never show them). */
+  listTokens(userId: string): Promise<TokenRecord[]>;
+  /** Marks the token revoked at `at` unless it already is; false when no such token exists. */
+  revokeToken(id: string, at: Date): Promise<boolean>;
 }
 
 /** What authentication reads, and the signal that it changed. */

@@ -19,8 +19,9 @@ const ALLOW_HEADERS = [
   "x-grpc-web",
   "x-user-agent",
   "grpc-timeout",
+  "x-request-id",
 ].join(", ");
-const EXPOSE_HEADERS = ["etag", "grpc-status", "grpc-message", "grpc-status-details-bin"].join(", ");
+const EXPOSE_HEADERS = ["etag", "grpc-status", "grpc-message", "grpc-status-details-bin", "x-request-id", "retry-after"].join(", ");
 const PREFLIGHT_MAX_AGE_SECONDS = "7200";
 
 export type OriginPolicy = (origin: string) => boolean;

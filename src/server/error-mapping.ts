@@ -60,9 +60,15 @@ export function wellFormedText(text: string): string {
   return LONE_SURROGATE.test(text) ? text.replace(LONE_SURROGATES, "\ufffd") : text;
 }
 
+/** Seconds a client should wait before retrying an UNAVAILABLE answer (HTTP Retry-After). */
+export const RETRY_AFTER_SECONDS = 1;
+
 export function connectErrorFromDomain(err: DomainError): ConnectError {
   const details = err.id ? [{ desc: ErrorDetailSchema, value: { id: err.id, message: wellFormedText(err.text) } }] : [];
-  return new ConnectError(wellFormedText(err.message), codeOfKind[err.kind], undefined, details, err);
+  const code = codeOfKind[err.kind];
+  // Connect sends an error's metadata as HTTP headers, gRPC as trailers
+  const metadata = code === Code.Unavailable ? new Headers({ "retry-after": String(RETRY_AFTER_SECONDS) }) : undefined;
+  return new ConnectError(wellFormedText(err.message), code, metadata, details, err);
 }
 
 /** The same error with a well-formed message (details of ours are built well-formed). */
@@ -101,6 +107,8 @@ export interface RestErrorBody {
 export interface RestError {
   status: number;
   body: RestErrorBody;
+  /** Extra response headers (Retry-After on 503). */
+  headers: Record<string, string>;
 }
 
 /** ZITADEL error details carried by a ConnectError, whether created here or received from a transport. */
@@ -127,5 +135,6 @@ export function restErrorFromConnect(err: ConnectError): RestError {
     body.details = details.map((d) => ({ "@type": `type.googleapis.com/${ERROR_DETAIL_TYPE}`, id: d.id, message: wellFormedText(d.message) }));
   }
   const override = details.map((d) => restStatusOverrides.get(d.id)).find((s) => s !== undefined);
-  return { status: override ?? restStatusOfCode[err.code] ?? 500, body };
+  const headers: Record<string, string> = err.code === Code.Unavailable ? { "retry-after": String(RETRY_AFTER_SECONDS) } : {};
+  return { status: override ?? restStatusOfCode[err.code] ?? 500, body, headers };
 }

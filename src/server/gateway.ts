@@ -283,8 +283,8 @@ export function createGateway(opts: GatewayOptions): NodeHandler {
         connectErr = internalConnectError();
       }
       if (record) record.code = codeName(connectErr.code);
-      const { status, body } = restErrorFromConnect(connectErr);
-      if (!res.headersSent) send(res, status, body);
+      const { status, body, headers } = restErrorFromConnect(connectErr);
+      if (!res.headersSent) send(res, status, body, headers);
       else res.end();
     }
   }

@@ -4,6 +4,8 @@
  */
 import type { Logger } from "pino";
 import type { Config } from "../config/config.js";
+import { runInRequestScope } from "../log-context.js";
+import { StartupError } from "../startup-error.js";
 import { createInProcessTransport, createRpcHandler, type RpcOptions, type ServiceRegistration } from "./connect.js";
 import { createOriginPolicy, handleCors } from "./cors.js";
 import { internalConnectError, restErrorFromConnect } from "./error-mapping.js";
@@ -60,13 +62,15 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
 
   const handler = (req: NodeRequest, res: NodeResponse): void => {
     try {
-      trackRequest(logger, req, res);
-      if (originPolicy && handleCors(originPolicy, req, res)) return;
-      const path = req.url ?? "/";
-      if (rpcPrefixes.some((prefix) => path.startsWith(prefix))) rpcHandler(req, res);
-      else if (isUiPath(path)) ui(req, res);
-      else if (isUnknownRpc(req, path)) answerUnknownProcedure(req, res);
-      else gateway(req, res);
+      const scope = trackRequest(logger, req, res);
+      runInRequestScope(scope, () => {
+        if (originPolicy && handleCors(originPolicy, req, res)) return;
+        const path = req.url ?? "/";
+        if (rpcPrefixes.some((prefix) => path.startsWith(prefix))) rpcHandler(req, res);
+        else if (isUiPath(path)) ui(req, res);
+        else if (isUnknownRpc(req, path)) answerUnknownProcedure(req, res);
+        else gateway(req, res);
+      });
     } catch (err) {
       // Last line of defence: a bad request must never take the process down.
       logger.error({ err }, "request dispatch failed");
@@ -83,7 +87,24 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   const listener = await listen(deps.config.host, deps.config.port, handler, {
     ...defaultListenerLimits,
     ...deps.limits,
+  }).catch((err: NodeJS.ErrnoException) => {
+    throw listenFailure(err, deps.config.host, deps.config.port);
   });
   logger.info({ host: deps.config.host, port: listener.port }, "listening");
   return listener;
+}
+
+/** A port that cannot be opened, in words that name the variables to change. */
+function listenFailure(err: NodeJS.ErrnoException, host: string, port: number): Error {
+  const where = `${host}:${port}`;
+  if (err.code === "EADDRINUSE") {
+    return new StartupError(`port ${port} is already in use on ${host} (${where}, EADDRINUSE): stop the process that holds it, or choose another port with PORT`);
+  }
+  if (err.code === "EACCES") {
+    return new StartupError(`not allowed to listen on ${where} (EACCES): ports below 1024 need privileges; choose another port with PORT`);
+  }
+  if (err.code === "EADDRNOTAVAIL" || err.code === "ENOTFOUND") {
+    return new StartupError(`cannot listen on ${where} (${err.code}): ROSTER_HOST must be an address of this machine, e.g. 0.0.0.0 or 127.0.0.1`);
+  }
+  return err;
 }

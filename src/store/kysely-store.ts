@@ -115,6 +115,14 @@ function operations(db: Kysely<Database>, changed: Set<string>): StoreTx {
     findTokenPrincipal: (hash) => principals.findTokenPrincipal(db, hash),
     getPrincipalUser: (userId) => principals.getPrincipalUser(db, userId),
     principalChanged,
+    listTokens: (userId) => tokens.listTokens(db, userId),
+    revokeToken: async (id, at) => {
+      const userId = await tokens.revokeToken(db, id, at);
+      if (userId === undefined) return false;
+      // every process drops what it cached of the token's user
+      await principalChanged(userId);
+      return true;
+    },
 
     getSetting: (key) => settings.getSetting(db, key),
     putSettingIfAbsent: (key, value) => settings.putSettingIfAbsent(db, key, value),

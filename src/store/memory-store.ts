@@ -285,6 +285,19 @@ function operations(get: () => Data, changed: Set<string> = new Set()): StoreTx 
       for (const other of d.tokens.values()) if (other.hash.equals(t.hash)) throw new Error("token hash exists");
       d.tokens.set(t.id, copyToken(t));
     },
+    async listTokens(userId) {
+      return [...get().tokens.values()]
+        .filter((t) => t.userId === userId)
+        .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+        .map(copyToken);
+    },
+    async revokeToken(id, at) {
+      const t = get().tokens.get(id);
+      if (!t) return false;
+      t.revokedAt ??= at;
+      changed.add(t.userId);
+      return true;
+    },
 
     async findTokenPrincipal(hash) {
       const d = get();

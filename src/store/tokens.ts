@@ -21,6 +21,19 @@ export async function insertToken(db: Kysely<Database>, t: TokenRecord): Promise
     .execute();
 }
 
+export async function listTokens(db: Kysely<Database>, userId: string): Promise<TokenRecord[]> {
+  const rows = await db.selectFrom("tokens").selectAll().where("user_id", "=", userId).orderBy("created_at").orderBy("id").execute();
+  return rows.map(toRecord);
+}
+
+/** Revokes the token (an earlier revocation stays); the id of its user, undefined when there is no such token. */
+export async function revokeToken(db: Kysely<Database>, id: string, at: Date): Promise<string | undefined> {
+  const found = await db.selectFrom("tokens").select("user_id").where("id", "=", id).executeTakeFirst();
+  if (!found) return undefined;
+  await db.updateTable("tokens").set({ revoked_at: at }).where("id", "=", id).where("revoked_at", "is", null).execute();
+  return found.user_id;
+}
+
 function toRecord(r: Selectable<TokensTable>): TokenRecord {
   return {
     id: r.id,

@@ -1,8 +1,11 @@
 /**
- * Runs Roster as a real child process (`node --import tsx src/main.ts start`), the way an
- * operator does, and reads its pino JSON log lines from stdout.
+ * Runs Roster as a real child process from its build (`node dist/main.js start`), the way an
+ * operator does, and reads its pino JSON log lines from stdout. dist/ is rebuilt first when it is
+ * older than the sources (scripts/build.mjs; `npm test` does it beforehand).
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { build } from "../../scripts/build.mjs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -30,6 +33,46 @@ export interface RosterProcess {
 
 const running = new Set<ChildProcess>();
 
+/** The compiled CLI. */
+export const ENTRY = path.join(REPO_ROOT, "dist", "main.js");
+
+let built = false;
+/** Compiles src/ to dist/ when it is stale (once per test process; concurrent files wait on the build's lock). */
+export function ensureBuilt(): void {
+  if (built) return;
+  build({ ifStale: true });
+  built = true;
+}
+
+export interface CommandResult {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `roster <args>` from dist/ with exactly `env` (plus PATH and HOME) and collects its output. */
+export async function runRosterCommand(args: string[], env: Record<string, string>, opts: { timeoutMs?: number; cwd?: string } = {}): Promise<CommandResult> {
+  ensureBuilt();
+  const child = spawn(process.execPath, [ENTRY, ...args], {
+    cwd: opts.cwd ?? REPO_ROOT,
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/root", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  running.add(child);
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.setEncoding("utf8").on("data", (c: string) => (stdout += c));
+  child.stderr!.setEncoding("utf8").on("data", (c: string) => (stderr += c));
+  const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 90_000);
+  const [status, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+    child.once("close", (code, sig) => resolve([code, sig])),
+  );
+  clearTimeout(timer);
+  running.delete(child);
+  return { status, signal, stdout, stderr };
+}
+
 /** The environment every child gets unless overridden; DATABASE_URL is never inherited. */
 export function baseEnv(dataDir: string): Record<string, string> {
   return {
@@ -46,9 +89,18 @@ export function baseEnv(dataDir: string): Record<string, string> {
  * (logged at level info: ROSTER_LOG_LEVEL must be info or lower).
  * Rejects with the collected output when the process ends before listening.
  */
-export async function startRosterProcess(env: Record<string, string>, opts: { timeoutMs?: number } = {}): Promise<RosterProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts", "start"], {
-    cwd: REPO_ROOT,
+export interface StartProcessOptions {
+  timeoutMs?: number;
+  /** The program and its arguments (default: node dist/main.js start). */
+  command?: [string, ...string[]];
+  cwd?: string;
+}
+
+export async function startRosterProcess(env: Record<string, string>, opts: StartProcessOptions = {}): Promise<RosterProcess> {
+  ensureBuilt();
+  const [program, ...args] = opts.command ?? [process.execPath, ENTRY, "start"];
+  const child = spawn(program, args, {
+    cwd: opts.cwd ?? REPO_ROOT,
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/root", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -130,4 +182,19 @@ export async function waitFor(predicate: () => boolean | Promise<boolean>, what:
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** Pids of the postgres processes (postmaster and backends) serving the cluster in `pgdata`. */
+export function postgresServing(pgdata: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const argv = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
+      if (path.basename(argv[0] ?? "") === "postgres" && argv.includes(pgdata)) pids.push(Number(entry));
+    } catch {
+      // process ended meanwhile
+    }
+  }
+  return pids;
 }

@@ -654,6 +654,24 @@ export function describeStoreContract(name: string, target: StoreContractTarget)
         assert.equal(await store.read.findTokenByHash(Buffer.alloc(0)), undefined);
       });
 
+      test("a user's tokens are listed oldest first; revoking marks one once and names unknown ids", async () => {
+        const late = newToken("t-late", "u1", { createdAt: at(9) });
+        const early = newToken("t-early", "u1", { createdAt: at(2) });
+        await tx(async (t) => {
+          await t.insertToken(late);
+          await t.insertToken(early);
+          await t.insertToken(newToken("t-other", "u2"));
+        });
+        assert.deepEqual(await tx((t) => t.listTokens("u1")), [early, late]);
+        assert.deepEqual(await tx((t) => t.listTokens("nobody")), []);
+
+        assert.equal(await tx((t) => t.revokeToken("t-late", at(20))), true);
+        assert.equal(await tx((t) => t.revokeToken("t-late", at(30))), true);
+        assert.deepEqual((await store.read.findTokenByHash(late.hash))?.revokedAt, at(20), "a second revocation keeps the first time");
+        assert.equal(await tx((t) => t.revokeToken("no-such-token", at(20))), false);
+        assert.equal((await store.read.findTokenByHash(early.hash))?.revokedAt, null);
+      });
+
       test("a token id or hash is stored once", async () => {
         await tx((t) => t.insertToken(newToken("t1", "u1")));
         await assert.rejects(tx((t) => t.insertToken(newToken("t1", "u1", { hash: Buffer.alloc(32, 3) }))));

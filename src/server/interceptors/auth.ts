@@ -1,5 +1,6 @@
 import type { Interceptor } from "@connectrpc/connect";
 import type { Principal } from "../../domain/principal.js";
+import { currentRequestScope } from "../../log-context.js";
 import { principalKey } from "../../services/request-context.js";
 
 export interface AuthHeaders {
@@ -24,6 +25,8 @@ export function createAuthInterceptor(authenticate: Authenticate, tokenless: Rea
       orgId: orgId === null || orgId === "" ? null : orgId,
     });
     req.contextValues.set(principalKey, principal);
+    const scope = currentRequestScope();
+    if (scope) scope.principalId = principal.userId;
     return next(req);
   };
 }

@@ -8,7 +8,9 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { Code, ConnectError, createContextKey, createContextValues, type ContextValues, type Interceptor } from "@connectrpc/connect";
+import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
+import type { RequestScope } from "../../log-context.js";
 
 export type Protocol = "grpc" | "grpc-web" | "connect" | "rest" | "ui";
 
@@ -83,23 +85,40 @@ function fallbackCode(record: RequestLog, res: NodeResponse): string | undefined
   return code === undefined ? "unknown" : codeName(code);
 }
 
-/** Starts the request's record and writes its log line when the response is done. */
-export function trackRequest(logger: Logger, req: NodeRequest, res: NodeResponse): void {
+/** A client's own request id is kept when it is short and plain; otherwise one is made. */
+const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:+/=-]{1,128}$/;
+
+/**
+ * Starts the request's record and writes its log line when the response is done. Returns the
+ * request's scope (see log-context.ts): its id, from `x-request-id` or generated, is echoed in the
+ * response's `x-request-id` header.
+ */
+export function trackRequest(logger: Logger, req: NodeRequest, res: NodeResponse): RequestScope {
   const started = process.hrtime.bigint();
   const path = (req.url ?? "/").split("?")[0];
   const record: RequestLog = { protocol: protocolOf(req), procedure: path };
   logs.set(req, record);
+  const offered = req.headers["x-request-id"];
+  const scope: RequestScope = {
+    requestId: typeof offered === "string" && CLIENT_REQUEST_ID.test(offered) ? offered : randomUUID(),
+  };
+  res.setHeader("x-request-id", scope.requestId);
+  const peer = req.socket?.remoteAddress;
   res.once("close", () => {
     const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
     logger.info(
       {
+        requestId: scope.requestId,
         protocol: record.protocol,
         procedure: record.procedure,
         code: record.code ?? fallbackCode(record, res),
         status: res.statusCode,
         durationMs: Math.round(durationMs * 1000) / 1000,
+        peer,
+        principalId: scope.principalId,
       },
       "request",
     );
   });
+  return scope;
 }

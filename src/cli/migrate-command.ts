@@ -1,0 +1,26 @@
+/** `roster migrate`: applies pending migrations and exits. */
+import { loadConfig } from "../config/load-config.js";
+import { createLogger } from "../logger.js";
+import { openDatabase } from "../store/database.js";
+import { migrateToLatest } from "../store/migrate.js";
+import type { ParsedArgs } from "./args.js";
+
+export async function migrate(_args: ParsedArgs): Promise<number> {
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel);
+  const database = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    embeddedRuntimeDir: config.embeddedRuntimeDir,
+    timeouts: config.database,
+    logger,
+    purpose: "migrate",
+  });
+  try {
+    const applied = await migrateToLatest(database.db);
+    logger.info({ applied }, applied.length ? "migrations applied" : "no pending migrations");
+  } finally {
+    await database.close();
+  }
+  return 0;
+}
