@@ -1,7 +1,8 @@
 /**
  * The principal cache keeps every security rule: with two Roster processes on one database, a
  * token that worked (so each process has its principal cached) stops working at once in the
- * process that locked, deactivated or deleted its user, and within a short time in the other one.
+ * process that locked, deactivated or deleted its user, and within a short time in the other one;
+ * a token revoked elsewhere is refused by both.
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -41,7 +42,7 @@ describe("principal cache across two processes", () => {
   });
 
   /** A new active user and a personal access token of its own. */
-  const userWithToken = async (): Promise<{ userId: string; token: string }> => {
+  const userWithToken = async (): Promise<{ userId: string; token: string; tokenId: string }> => {
     const u = `cached-${Math.random().toString(36).slice(2, 10)}`;
     const res = await rest(a, "POST", "/v2/users/human", {
       token: pat,
@@ -49,8 +50,8 @@ describe("principal cache across two processes", () => {
     });
     assert.equal(res.status, 200, JSON.stringify(res.body));
     const userId = res.body.userId as string;
-    const { token } = await issuePersonalAccessToken(inspector.store, userId);
-    return { userId, token };
+    const { id, token } = await issuePersonalAccessToken(inspector.store, userId);
+    return { userId, token, tokenId: id };
   };
   const self = (via: RosterProcess, userId: string, token: string) => rest(via, "GET", `/v2/users/${userId}`, { token });
 
@@ -76,6 +77,20 @@ describe("principal cache across two processes", () => {
       assert.equal((await self(a, userId, token)).status, 401);
     });
   }
+
+  test("a token revoked by another process (as `roster token revoke` does) is refused soon by both", async () => {
+    const { userId, token, tokenId } = await userWithToken();
+    const other = await issuePersonalAccessToken(inspector.store, userId);
+    for (const via of [a, b]) {
+      assert.equal((await self(via, userId, token)).status, 200);
+      assert.equal((await self(via, userId, other.token)).status, 200);
+    }
+    assert.equal(await inspector.store.transaction((tx) => tx.revokeToken(tokenId, new Date())), true);
+    for (const via of [a, b]) {
+      await waitFor(async () => (await self(via, userId, token)).status === 401, "the revoked token to be refused", 10_000);
+    }
+    for (const via of [a, b]) assert.equal((await self(via, userId, other.token)).status, 200, "the user's other token still works");
+  });
 
   test("a reactivated user's token works again in both processes", async () => {
     const { userId, token } = await userWithToken();
