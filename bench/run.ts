@@ -14,8 +14,9 @@
  *   npm run bench -- --profile                # also writes Roster's CPU profile (.cpuprofile)
  *   npm run bench -- --only update            # update | get | hot | pgbench (comma-separated)
  *   npm run bench -- --protocols grpc,rest    # grpc | connect | grpcweb | rest
+ *   npm run bench -- --workers 4              # the ROSTER_WORKERS case (default 2)
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtemp, readFile, readdir, rm, writeFile, mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -33,7 +34,8 @@ const SECONDS = Number(arg("seconds", process.env.BENCH_SECONDS ?? "5"));
 const WARMUP = Number(arg("warmup", "1"));
 const CONNECTIONS = Number(arg("connections", process.env.BENCH_CONCURRENCY ?? "16"));
 const PROFILE = process.argv.includes("--profile");
-const ONLY = new Set(arg("only", "update,get,hot,pgbench").split(","));
+const ONLY = new Set(arg("only", "update,get,hot,pgbench,workers").split(","));
+const WORKERS = Number(arg("workers", "2"));
 const ONLY_PROTOCOLS = new Set(arg("protocols", "grpc,connect,grpcweb,rest").split(","));
 const TICK_MS = 10; // 1 / CLK_TCK (100 on Linux)
 
@@ -85,13 +87,16 @@ const ticksBetween = (a: Map<number, number>, b: Map<number, number>): number =>
 
 interface Server {
   child: ChildProcess;
+  /** The process whose CPU counts (with its children when `withChildren`). */
   pid: number;
+  withChildren?: boolean;
   /** Statements sent so far (Roster only). */
   statements?: () => Promise<number>;
 }
 
 function nodeChild(script: string, env: Record<string, string>, nodeArgs: string[] = []): ChildProcess {
-  return spawn(process.execPath, [...nodeArgs, "--import", "tsx", path.join(HERE, script)], {
+  const loader = script.endsWith(".ts") ? ["--import", "tsx"] : [];
+  return spawn(process.execPath, [...nodeArgs, ...loader, script.startsWith("/") ? script : path.join(HERE, script)], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ["ignore", "inherit", "inherit", "ipc"],
@@ -147,6 +152,15 @@ interface Figures {
   statements: number | undefined;
 }
 
+/** CPU ticks of the process and, for a cluster primary, of its workers. */
+async function serverTicks(server: Server): Promise<number> {
+  let ticks = await cpuTicks(server.pid);
+  if (!server.withChildren) return ticks;
+  const children = await readFile(`/proc/${server.pid}/task/${server.pid}/children`, "utf8").catch(() => "");
+  for (const c of children.trim().split(/\s+/).filter(Boolean)) ticks += await cpuTicks(Number(c));
+  return ticks;
+}
+
 async function drive(server: Server, database: string, spec: Record<string, unknown>): Promise<Figures> {
   const child = spawn(process.execPath, [path.join(HERE, "load-generator.mjs"), JSON.stringify({ ...spec, connections: CONNECTIONS, seconds: SECONDS, warmupSeconds: WARMUP })], {
     stdio: ["ignore", "pipe", "inherit"],
@@ -164,7 +178,7 @@ async function drive(server: Server, database: string, spec: Record<string, unkn
       if (line.measuring) {
         lines.push(
           (async () => {
-            const [node, pg, statements] = await Promise.all([cpuTicks(server.pid), backendTicks(database), server.statements?.()]);
+            const [node, pg, statements] = await Promise.all([serverTicks(server), backendTicks(database), server.statements?.()]);
             begin = { node, pg, statements };
           })(),
         );
@@ -174,7 +188,7 @@ async function drive(server: Server, database: string, spec: Record<string, unkn
   const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
   await Promise.all(lines);
   if (code !== 0 || !result || !begin) throw new Error(`load generator failed (${code})`);
-  const [node, pg, statements] = await Promise.all([cpuTicks(server.pid), backendTicks(database), server.statements?.()]);
+  const [node, pg, statements] = await Promise.all([serverTicks(server), backendTicks(database), server.statements?.()]);
   const n = Math.max(1, result.requests + result.errors);
   return {
     reqPerSec: result.requests / result.seconds,
@@ -310,8 +324,11 @@ async function main(): Promise<void> {
   const children: ChildProcess[] = [];
   try {
     if (PROFILE) await mkdir(profileDir, { recursive: true });
+    // Roster compiled, as `npm start` runs it
+    const built = spawnSync(process.execPath, [path.join(ROOT, "scripts", "build.mjs"), "--if-stale"], { cwd: ROOT, stdio: "inherit" });
+    if (built.status !== 0) throw new Error("npm run build failed");
     const roster = nodeChild(
-      "roster-process.ts",
+      "roster-process.mjs",
       { PORT: "0", ROSTER_HOST: "127.0.0.1", ROSTER_DATA_DIR: dataDir, DATABASE_URL: database.url, ROSTER_LOG_LEVEL: "warn" },
       PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [],
     );
@@ -355,6 +372,37 @@ async function main(): Promise<void> {
       const h = await drive(rosterServer, dbName, { protocol: "grpc", rpc: "update", port, token, users: [hot] });
       console.log(line("UpdateHumanUser gRPC, 1 hot user", h, results.get("update/grpc")));
       if (h.firstError) console.log(`  first error: ${h.firstError}`);
+    }
+    if (ONLY.has("workers")) {
+      // the compiled CLI, as deployed, with ROSTER_WORKERS: node CPU is the primary's and its workers'
+      const cluster = spawn(process.execPath, [path.join(ROOT, "dist", "main.js"), "start"], {
+        cwd: ROOT,
+        env: { ...process.env, PORT: "0", ROSTER_HOST: "127.0.0.1", ROSTER_DATA_DIR: dataDir, DATABASE_URL: database.url, ROSTER_LOG_LEVEL: "info", ROSTER_WORKERS: String(WORKERS) },
+        stdio: ["ignore", "pipe", "inherit"],
+      });
+      children.push(cluster);
+      const clusterPort = await new Promise<number>((resolve, reject) => {
+        let pending = "";
+        cluster.once("exit", (code) => reject(new Error(`ROSTER_WORKERS=${WORKERS} exited (${code})`)));
+        cluster.stdout!.on("data", (c: Buffer) => {
+          pending += c.toString("utf8");
+          let nl: number;
+          while ((nl = pending.indexOf("\n")) >= 0) {
+            const l = pending.slice(0, nl);
+            pending = pending.slice(nl + 1);
+            try {
+              const j = JSON.parse(l) as { msg?: string; port?: number; workers?: number };
+              if (j.msg === "roster listening" && j.workers === WORKERS && typeof j.port === "number") resolve(j.port);
+            } catch {
+              // not a log line
+            }
+          }
+        });
+      });
+      const w = await drive({ child: cluster, pid: cluster.pid!, withChildren: true }, dbName, { protocol: "grpc", rpc: "update", port: clusterPort, token, users });
+      console.log(line(`UpdateHumanUser gRPC, ${WORKERS} workers`, w, results.get("update/grpc")) + "   (÷ 1 worker)");
+      if (w.firstError) console.log(`  first error: ${w.firstError}`);
+      await stop(cluster);
     }
     if (ONLY.has("pgbench")) {
       const ids = `ARRAY[${pgUsers.map((u) => `'${u}'`).join(",")}]`;

@@ -1,12 +1,10 @@
-/**
- * Roster as the benchmark runs it: its own process (the same startRoster as `npm start`), with
- * the statement hook counting every statement sent to the database. The benchmark asks for the
- * count over IPC ("count" → { statements }); SIGTERM shuts down as `npm start` does, so that
- * `--cpu-prof` can write its profile at exit.
- */
+// Roster as the benchmark runs it: its own process, compiled (dist/, `npm run build`), the same
+// startRoster as `roster start`, with the statement hook counting every statement sent to the
+// database. The benchmark asks for the count over IPC ("count" → { statements }); SIGTERM shuts
+// down as `roster start` does, so that `--cpu-prof` can write its profile at exit.
 import { pino } from "pino";
-import { startRoster } from "../src/app.js";
-import { loadConfig } from "../src/config/load-config.js";
+import { startRoster } from "../dist/app.js";
+import { loadConfig } from "../dist/config/load-config.js";
 
 let statements = 0;
 const config = loadConfig();
