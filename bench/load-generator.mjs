@@ -6,6 +6,7 @@
 // Input: one JSON argument { protocol, rpc, port, token, users, connections, seconds, warmupSeconds }.
 //   protocol: "grpc" | "connect" | "grpcweb" (HTTP/2 cleartext) | "rest" (HTTP/1.1)
 //   rpc: "update" (UpdateHumanUser, a new nick name every time) | "get" (GetUserByID)
+//        | "password" (SetPassword, gRPC only: a new password every time)
 // Output: a line { measuring: true } when the counted part starts, then { requests, errors, firstError, seconds, p50, p99 } (milliseconds).
 import http from "node:http";
 import http2 from "node:http2";
@@ -34,6 +35,8 @@ const str = (no, s) => field(no, Buffer.from(s, "utf8"));
 /** The request message of one call: every update sets a nick name the user does not have yet. */
 function message(userId, i) {
   if (rpc === "get") return str(1, userId);
+  // SetPassword by an administrator: a bcrypt hash at ROSTER_BCRYPT_COST per call
+  if (rpc === "password") return Buffer.concat([str(1, userId), field(2, str(1, `Bench-Password-${i}!`))]);
   const profile = Buffer.concat([str(1, "Bench"), str(2, "User"), str(3, `n${i}`)]);
   return Buffer.concat([str(1, userId), field(3, profile)]);
 }
@@ -47,7 +50,7 @@ function framed(payload) {
   return Buffer.concat([head, payload]);
 }
 
-const method = rpc === "update" ? "UpdateHumanUser" : "GetUserByID";
+const method = rpc === "update" ? "UpdateHumanUser" : rpc === "password" ? "SetPassword" : "GetUserByID";
 const auth = `Bearer ${token}`;
 
 // ---- one call per protocol ----

@@ -5,14 +5,14 @@
  * transport (bench/bare-server.ts) and pgbench doing the same SQL as one statement.
  *
  * Prints, per protocol and for UpdateHumanUser (one user per connection, every call a real
- * change), GetUserByID and a hot single user: req/s, p50/p99, errors, Node and PostgreSQL CPU
+ * change), GetUserByID, a hot single user, updates while passwords are hashed and ROSTER_WORKERS: req/s, p50/p99, errors, Node and PostgreSQL CPU
  * milliseconds per request (from /proc/<pid>/stat of Roster and of its database backends),
  * statements per request (counted through Roster's statement hook), and Roster ÷ anchor.
  *
  *   npm run bench                             # embedded PostgreSQL, or a new database on DATABASE_URL's server
  *   npm run bench -- --seconds 10 --connections 32
  *   npm run bench -- --profile                # also writes Roster's CPU profile (.cpuprofile)
- *   npm run bench -- --only update            # update | get | hot | pgbench (comma-separated)
+ *   npm run bench -- --only update            # update | get | hot | hashing | workers | pgbench (comma-separated)
  *   npm run bench -- --protocols grpc,rest    # grpc | connect | grpcweb | rest
  *   npm run bench -- --workers 4              # the ROSTER_WORKERS case (default 2)
  */
@@ -34,7 +34,7 @@ const SECONDS = Number(arg("seconds", process.env.BENCH_SECONDS ?? "5"));
 const WARMUP = Number(arg("warmup", "1"));
 const CONNECTIONS = Number(arg("connections", process.env.BENCH_CONCURRENCY ?? "16"));
 const PROFILE = process.argv.includes("--profile");
-const ONLY = new Set(arg("only", "update,get,hot,pgbench,workers").split(","));
+const ONLY = new Set(arg("only", "update,get,hot,hashing,pgbench,workers").split(","));
 const WORKERS = Number(arg("workers", "2"));
 const ONLY_PROTOCOLS = new Set(arg("protocols", "grpc,connect,grpcweb,rest").split(","));
 const TICK_MS = 10; // 1 / CLK_TCK (100 on Linux)
@@ -343,6 +343,7 @@ async function main(): Promise<void> {
     const users = await addUsers(baseUrl, token, "u", CONNECTIONS);
     const [hot] = await addUsers(baseUrl, token, "hot", 1);
     const pgUsers = await addUsers(baseUrl, token, "pg", CONNECTIONS);
+    const pwUsers = await addUsers(baseUrl, token, "pw", 2);
 
     const rosterServer: Server = { child: roster, pid: roster.pid!, statements: statementCounter(roster) };
     const bareServer: Server = { child: bare, pid: bare.pid! };
@@ -372,6 +373,27 @@ async function main(): Promise<void> {
       const h = await drive(rosterServer, dbName, { protocol: "grpc", rpc: "update", port, token, users: [hot] });
       console.log(line("UpdateHumanUser gRPC, 1 hot user", h, results.get("update/grpc")));
       if (h.firstError) console.log(`  first error: ${h.firstError}`);
+    }
+    if (ONLY.has("hashing")) {
+      // the same profile updates while 2 other connections keep setting passwords (bcrypt)
+      const passwords = spawn(
+        process.execPath,
+        [path.join(HERE, "load-generator.mjs"), JSON.stringify({ protocol: "grpc", rpc: "password", port, token, users: pwUsers, connections: 2, seconds: SECONDS + WARMUP + 2, warmupSeconds: 0 })],
+        { stdio: ["ignore", "pipe", "inherit"] },
+      );
+      let pwOut = "";
+      passwords.stdout!.on("data", (c: Buffer) => (pwOut += c.toString()));
+      const pwDone = new Promise<void>((resolve) => passwords.once("exit", () => resolve()));
+      await new Promise((r) => setTimeout(r, 500));
+      const h = await drive(rosterServer, dbName, { protocol: "grpc", rpc: "update", port, token, users });
+      await pwDone;
+      const pw = pwOut.trim().split("\n").map((l) => JSON.parse(l)).find((l) => l.requests !== undefined) as { requests: number; errors: number; seconds: number; firstError: string | null } | undefined;
+      const base = results.get("update/grpc");
+      console.log(
+        line("UpdateHumanUser gRPC + hashing", h, base) +
+          `   p99 ÷ without: ${base ? f2(h.p99 / base.p99) : "–"}; SetPassword ${pw ? (pw.requests / pw.seconds).toFixed(1) : "?"}/s, errors ${pw?.errors ?? "?"}`,
+      );
+      if (pw?.firstError) console.log(`  first SetPassword error: ${pw.firstError}`);
     }
     if (ONLY.has("workers")) {
       // the compiled CLI, as deployed, with ROSTER_WORKERS: node CPU is the primary's and its workers'
