@@ -12,7 +12,8 @@ import { parseUrlTemplate } from "./domain/users/url-template.js";
 import { UserService } from "./gen/zitadel/user/v2/user_service_pb.js";
 import { OrganizationService } from "./gen/zitadel/org/v2/org_service_pb.js";
 import { SelfService } from "./gen/roster/selfservice/v1/self_service_pb.js";
-import { startServer } from "./server/server.js";
+import { sql } from "kysely";
+import { createReadiness, startServer } from "./server/server.js";
 import { createOrganizationService } from "./services/organization-service.js";
 import { createSelfService } from "./services/self-service.js";
 import { authorizeUserServiceRequest, createUserService } from "./services/user-service.js";
@@ -23,6 +24,10 @@ import { listenPrincipalChanges, type PrincipalChangeFeed } from "./store/princi
 
 export interface RunningRoster {
   port: number;
+  /** Where `/metrics` is served when ROSTER_METRICS_PORT is set. */
+  metricsPort?: number;
+  /** `/readyz` 503 and gRPC health NOT_SERVING from now on; close() does it first. */
+  markDraining(): void;
   /**
    * Stops accepting, lets in-flight requests finish (within the shutdown grace), closes the
    * database. Password work still waiting for a hashing slot when the grace is nearly over is
@@ -112,7 +117,29 @@ export async function startRoster(config: Config, logger: Logger, options: Start
     const authenticator = createAuthenticator({ store, config, logger, now });
     // other processes' lock, deactivation, deletion or membership change empties this one's cache
     principalFeed = await listenPrincipalChanges({ url: database.url, logger, onChange: (id) => authenticator.invalidate(id) });
+    const readiness = createReadiness({
+      pingDatabase: async () => {
+        await sql`SELECT 1`.execute(database.db);
+      },
+      onDatabaseChange: (answering, detail) =>
+        answering
+          ? logger.info("readiness: the database answers again")
+          : logger.warn({ cause: detail }, "readiness: the database does not answer (/readyz 503)"),
+    });
     const server = await startServer({
+      readiness,
+      metrics: {
+        pool: () => database.poolStats(),
+        passwordHashing: () => hasher.stats?.() ?? { running: 0, queued: 0 },
+        notificationsByStatus: async () => {
+          const rows = await database.db
+            .selectFrom("notifications")
+            .select(["status", (eb) => eb.fn.countAll<string>().as("count")])
+            .groupBy("status")
+            .execute();
+          return Object.fromEntries(rows.map((r) => [r.status, Number(r.count)]));
+        },
+      },
       config,
       logger,
       services: [
@@ -127,7 +154,11 @@ export async function startRoster(config: Config, logger: Logger, options: Start
     logger.info({ port: server.port, embeddedDatabase: database.embedded }, options.worker ? "worker listening" : "roster listening");
     return {
       port: server.port,
+      metricsPort: server.metricsPort,
+      markDraining: () => server.markDraining(),
       async close() {
+        // not ready before anything else: load balancers stop sending while requests drain
+        server.markDraining();
         // Requests in flight may still need a hashing slot: queued password work is refused only
         // shortly before the grace ends (so its request still gets its UNAVAILABLE answer), and
         // cannot hold the shutdown beyond it.

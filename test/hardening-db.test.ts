@@ -181,10 +181,9 @@ describe("a database fault under load, on a cluster of the test's own", () => {
       assert.equal(connect.status, 503);
       assert.equal(((await connect.json()) as { code?: string }).code, "unavailable");
       assert.equal(connect.headers.get("retry-after"), "1", "Connect carries the error's metadata as headers");
-      assert.ok(
-        running.roster.logs.some((l) => l.msg === "database unavailable" && /statement timeout/.test(String(l.err))),
-        "the server cancelled the statement (statement_timeout), not only the client",
-      );
+      const outage = running.roster.logs.find((l) => l.msg === "database unavailable" && /statement timeout/.test(String(l.err)));
+      assert.ok(outage, "the server cancelled the statement (statement_timeout), not only the client");
+      assert.equal(outage.requestId, res.headers.get("x-request-id"), "the error line names the request it belongs to");
     } finally {
       await holder.query("ROLLBACK").catch(() => {});
       await holder.end();

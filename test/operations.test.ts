@@ -178,6 +178,13 @@ describe("one Roster per embedded data directory", () => {
     assert.match(refusal, new RegExp(`in use by another Roster process \\(pid ${first.pid}, "roster start"`));
     assert.match(refusal, /own ROSTER_DATA_DIR/);
 
+    const ready = await runRosterCommand(["ready", "--port", String(first.port)], {});
+    assert.equal(ready.status, 0, ready.stderr);
+    assert.match(ready.stdout, /^ready: http:\/\/127\.0\.0\.1:\d+\/readyz\n$/);
+    const nobody = await runRosterCommand(["ready", "--port", "1"], {});
+    assert.equal(nobody.status, 1);
+    assert.match(nobody.stderr, /^not ready: http:\/\/127\.0\.0\.1:1\/readyz: ECONNREFUSED/);
+
     const adminToken = (await readFile(path.join(dataDir, "admin.pat"), "utf8")).trim();
     let res = await rest(first, "POST", "/v2/users", { token: adminToken, body: { query: { limit: 1 } } });
     assert.notEqual(res.status, 500, "the first process still serves");

@@ -235,6 +235,35 @@ describe("a running process on a shared test database", () => {
     }
   });
 
+  test("every request line carries a request id (the client's x-request-id or a new one, echoed back), the peer and the caller", async () => {
+    const before = requestLines().length;
+    const adminId = (await rest(roster, "POST", "/v2/users", { token: pat, body: { query: { limit: 1 } } })).headers.get("x-request-id");
+    assert.match(String(adminId), /^[0-9a-f-]{36}$/, "a generated id is echoed");
+    const mine = await fetch(`${roster.baseUrl}/v2/users/399999999999999998`, { headers: { authorization: `Bearer ${pat}`, "x-request-id": "trace-42.a" } });
+    assert.equal(mine.headers.get("x-request-id"), "trace-42.a", "a plain client id is kept");
+    await mine.text();
+    const odd = await fetch(`${roster.baseUrl}/v2/users/399999999999999997`, { headers: { authorization: `Bearer ${pat}`, "x-request-id": "has spaces {and} braces" } });
+    await odd.text();
+    const replaced = odd.headers.get("x-request-id");
+    assert.match(String(replaced), /^[0-9a-f-]{36}$/, "an id that is not plain is replaced");
+    const grpcStatus = await grpcCall(Buffer.from([0, 0, 0, 0, 0]));
+    assert.equal(grpcStatus !== undefined, true);
+
+    await waitFor(() => requestLines().length >= before + 4, "four request log lines");
+    const lines = requestLines().slice(before);
+    assert.deepEqual(
+      lines.slice(0, 3).map((l) => l.requestId),
+      [adminId, "trace-42.a", replaced],
+    );
+    const grpcLine = lines[3]!;
+    assert.match(String(grpcLine.requestId), /^[0-9a-f-]{36}$/);
+    for (const line of lines) {
+      assert.equal(line.peer, "127.0.0.1");
+      assert.match(String(line.principalId), /^\d+$/, "the authenticated caller's user id");
+    }
+    assert.equal(new Set(lines.map((l) => l.requestId)).size, lines.length, "ids are distinct");
+  });
+
   test("garbage on the wire and unparsable requests do not take the process down", async () => {
     const sendRaw = (payload: Buffer | string) =>
       new Promise<string>((resolve) => {

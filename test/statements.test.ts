@@ -9,8 +9,8 @@ import { grpcJsClient, type ProtocolClient } from "./support/clients.js";
 import { rest } from "./support/fixtures.js";
 import { startTestRoster, type TestRoster } from "./support/roster.js";
 
-/** Statements of other parts of Roster that run on their own schedule (delivery, change feed). */
-const BACKGROUND = /\bnotifications\b|\bLISTEN\b/i;
+/** Statements of other parts of Roster that run on their own schedule (delivery, change feed, readiness). */
+const BACKGROUND = /\bnotifications\b|\bLISTEN\b|^SELECT 1$/i;
 
 describe("statements per request", () => {
   let roster: TestRoster;

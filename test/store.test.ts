@@ -278,10 +278,11 @@ if (!process.env.DATABASE_URL) {
       assert.equal(existsSync(path.join(dataDir, "pg", "postmaster.pid")), false, "close() stopped the server");
     });
 
-    test("shares a server whose owner is alive and leaves it running", async () => {
+    test("a one-shot command shares a server whose owner is alive and leaves it running; a second start is refused", async () => {
       const owner = await startOwner(dataDir);
       try {
-        const shared = await openDatabase({ dataDir });
+        await assert.rejects(openDatabase({ dataDir }), /in use by another Roster process/);
+        const shared = await openDatabase({ dataDir, purpose: "migrate" });
         assert.equal(shared.url, owner.url);
         assert.ok(await readSetting(shared.url, "written_by"));
         await shared.close();

@@ -2,6 +2,8 @@
 export interface Config {
   port: number;
   host: string;
+  /** Serve `/metrics` on this port (0: any free one) instead of the API port; undefined: on the API port. */
+  metricsPort?: number;
   /** postgres://… ; undefined → embedded PostgreSQL in `<dataDir>/pg`. */
   databaseUrl: string | undefined;
   /** Connect (and pool wait), statement and idle-in-transaction timeouts in milliseconds; pool size. */

@@ -98,6 +98,7 @@ export function loadConfig(env: Env = process.env): Config {
   return {
     port,
     host: str(env, "ROSTER_HOST") ?? "0.0.0.0",
+    metricsPort: str(env, "ROSTER_METRICS_PORT") === undefined ? undefined : int(env, "ROSTER_METRICS_PORT", 0, 0, 65535),
     databaseUrl: str(env, "DATABASE_URL"),
     database: {
       connectTimeoutMs: int(env, "ROSTER_DB_CONNECT_TIMEOUT_MS", 5_000, 100, 600_000),

@@ -40,7 +40,8 @@ function newNode(): Node {
   return { literals: new Map(), routes: [] };
 }
 
-function bindingsOf(rule: HttpRule): Array<{ httpMethod: string; path: string; body: string }> {
+/** Every (method, path, body) binding of a rule, its additional bindings included (also read by openapi.ts). */
+export function bindingsOf(rule: HttpRule): Array<{ httpMethod: string; path: string; body: string }> {
   const out: Array<{ httpMethod: string; path: string; body: string }> = [];
   const p = rule.pattern;
   switch (p.case) {
@@ -65,7 +66,7 @@ function fieldByName(schema: DescMessage, name: string, where: string): DescFiel
   return field;
 }
 
-const VARIABLE = /^\{([A-Za-z_][A-Za-z0-9_]*)(?:=\*)?\}$/;
+export const VARIABLE = /^\{([A-Za-z_][A-Za-z0-9_]*)(?:=\*)?\}$/;
 
 /** The route table: a segment trie, built once at start. */
 export class RouteTable {

@@ -54,7 +54,12 @@ export function createRpcNodeHandler(opts: RpcNodeHandlerOptions): NodeHandler {
   const router = createConnectRouter({ acceptCompression: [compressionGzip, compressionBrotli], ...opts.router });
   opts.routes(router);
   const handlers = new Map<string, UniversalHandler>(
-    router.handlers.map((h) => [h.requestPath, withStatusRecord(withDecodeCheck(h, opts.maxRequestBytes))]),
+    router.handlers.map((h) => [
+      h.requestPath,
+      // a client stream is read message by message as it arrives (reflection answers each
+      // request before the next comes), never buffered whole in front of the handler
+      withStatusRecord(h.method.methodKind === "unary" || h.method.methodKind === "server_streaming" ? withDecodeCheck(h, opts.maxRequestBytes) : h),
+    ]),
   );
 
   return (req, res) => {

@@ -53,7 +53,11 @@ export function answerRpcEdgeError(req: NodeRequest, res: NodeResponse, err: Rpc
   // end() does when nothing was sent before; writeHead() would send them on their own.
   res.statusCode = err.status === 404 ? 200 : err.status;
   for (const [name, value] of Object.entries(err.headers ?? {})) res.setHeader(name, value);
-  res.setHeader("content-type", family === "grpc" ? "application/grpc" : "application/grpc-web+proto");
+  const requested = String(req.headers["content-type"] ?? "").toLowerCase();
+  res.setHeader(
+    "content-type",
+    family === "grpc" ? "application/grpc" : requested.startsWith("application/grpc-web-text") ? "application/grpc-web-text+proto" : "application/grpc-web+proto",
+  );
   res.setHeader("grpc-status", String(err.code));
   res.setHeader("grpc-message", encodeURIComponent(err.message));
   res.end();

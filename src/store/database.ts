@@ -60,6 +60,8 @@ export interface OpenedDatabase {
   /** Connection URL (other processes may connect to it; contains the embedded password). */
   url: string;
   embedded: boolean;
+  /** The pool's connections now (for the metrics). */
+  poolStats(): { total: number; idle: number; waiting: number };
 }
 
 export async function openDatabase(opts: OpenDatabaseOptions): Promise<OpenedDatabase> {
@@ -118,7 +120,13 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<OpenedDat
     await close().catch(() => {});
     throw err;
   }
-  return { db, close, url, embedded: embedded !== undefined };
+  return {
+    db,
+    close,
+    url,
+    embedded: embedded !== undefined,
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+  };
 }
 
 /**

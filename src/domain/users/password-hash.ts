@@ -53,6 +53,8 @@ export interface PasswordHasher {
    * are still running (native bcrypt cannot be interrupted; the process must not wait for them).
    */
   close(): { running: number };
+  /** Operations computing now and waiting for a slot (for the metrics). */
+  stats?(): { running: number; queued: number };
 }
 
 export interface PasswordHasherOptions {
@@ -95,6 +97,7 @@ export function createPasswordHasher(options: PasswordHasherOptions): PasswordHa
     close() {
       return { running: limit.close(Errors.shuttingDown) };
     },
+    stats: () => limit.stats(),
   };
 }
 
@@ -110,6 +113,7 @@ export interface Limiter {
   <T>(task: () => Promise<T>): Promise<T>;
   /** Rejects every waiting and every later task with `error()`; returns how many still run. */
   close(error: () => Error): number;
+  stats(): { running: number; queued: number };
 }
 
 /** A counting semaphore: at most `max` tasks run, the rest wait in arrival order. */
@@ -134,6 +138,7 @@ export function createLimiter(max: number): Limiter {
       release();
     }
   };
+  limit.stats = () => ({ running, queued: waiting.length });
   limit.close = (error: () => Error): number => {
     closedWith = error;
     for (const w of waiting.splice(0)) w.reject(error());

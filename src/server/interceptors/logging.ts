@@ -12,7 +12,8 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import type { RequestScope } from "../../log-context.js";
 
-export type Protocol = "grpc" | "grpc-web" | "connect" | "rest" | "ui";
+/** `http`: the edge's own endpoints (health, metrics, OpenAPI document). */
+export type Protocol = "grpc" | "grpc-web" | "connect" | "rest" | "ui" | "http";
 
 export interface RequestLog {
   protocol: Protocol;
@@ -85,6 +86,13 @@ function fallbackCode(record: RequestLog, res: NodeResponse): string | undefined
   return code === undefined ? "unknown" : codeName(code);
 }
 
+/** The code the client received, as the request log shows it. */
+export function finalCodeOf(record: RequestLog, res: NodeResponse): string {
+  return record.code ?? fallbackCode(record, res) ?? "unknown";
+}
+
+const PROBE_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
+
 /** A client's own request id is kept when it is short and plain; otherwise one is made. */
 const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:+/=-]{1,128}$/;
 
@@ -104,14 +112,16 @@ export function trackRequest(logger: Logger, req: NodeRequest, res: NodeResponse
   };
   res.setHeader("x-request-id", scope.requestId);
   const peer = req.socket?.remoteAddress;
+  // probes and scrapes arrive every few seconds: their lines are debug, not info
+  const log = PROBE_PATHS.has(path) ? logger.debug.bind(logger) : logger.info.bind(logger);
   res.once("close", () => {
     const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
-    logger.info(
+    log(
       {
         requestId: scope.requestId,
         protocol: record.protocol,
         procedure: record.procedure,
-        code: record.code ?? fallbackCode(record, res),
+        code: finalCodeOf(record, res),
         status: res.statusCode,
         durationMs: Math.round(durationMs * 1000) / 1000,
         peer,
