@@ -1,12 +1,13 @@
 /**
  * SQL statements per request, counted through the pool's statement hook: on a warm principal
- * cache an UpdateHumanUser costs at most 3 statements (at most a read and one conditional write) and a
+ * cache an UpdateHumanUser costs at most 3 statements (a read and one conditional write) and a
  * GetUserByID exactly one, over gRPC and REST alike; a conflicting writer still loses nothing.
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { grpcJsClient, type ProtocolClient } from "./support/clients.js";
 import { rest } from "./support/fixtures.js";
+import { openInspector } from "./support/inspect.js";
 import { startTestRoster, type TestRoster } from "./support/roster.js";
 
 /** Statements of other parts of Roster that run on their own schedule (delivery, change feed, readiness). */
@@ -113,6 +114,21 @@ describe("statements per request", () => {
     });
     assert.equal(statements.length, 2, statements.join("\n"));
     assert.equal(statements.filter(isPrincipalLookup).length, 1);
+  });
+
+  test("a change written beside Roster without moving the sequence is seen by the next command", async () => {
+    const userId = await newUser();
+    const updated = await rest(roster, "PUT", `/v2/users/human/${userId}`, { token: roster.adminToken, body: { profile: { givenName: "Once", familyName: "Me" } } });
+    assert.equal(updated.status, 200, JSON.stringify(updated.body));
+    const inspector = await openInspector(roster.databaseUrl);
+    try {
+      await inspector.db.updateTable("users").set({ state: "initial" }).where("id", "=", userId).execute();
+    } finally {
+      await inspector.close();
+    }
+    const res = await rest(roster, "POST", `/v2/users/${userId}/deactivate`, { token: roster.adminToken, body: {} });
+    assert.equal(res.status, 400, JSON.stringify(res.body));
+    assert.match(JSON.stringify(res.body), /COMMAND-gvx4kct9r2/);
   });
 
   test("concurrent updates of one hot user in one process: every one applied, sequence without gap, still at most 3 statements each", async () => {

@@ -1,29 +1,27 @@
 /**
  * Commands on one user in this process run one after the other (a lane per store and user), so
  * that concurrent writers of a hot user do not keep invalidating each other's optimistic writes.
- * A command starts from the state the latest command on that user wrote in this process, when
- * it is still remembered (a bounded set of recently written users), which saves the read: its
- * conditional write still proves that state current (every change of a user moves its
- * sequence), and any other outcome is decided again on a fresh read. Other processes are not
- * serialised by this; the sequence check of the write keeps them correct.
+ * A command that waited behind another starts from the state that one wrote (the lane remembers
+ * it only while commands are queued), which saves the read: its conditional write still proves
+ * that state current (every change of a user moves its sequence), and any other outcome is
+ * decided again on a fresh read. Other processes are not serialised by this; the sequence check
+ * of the write keeps them correct.
+ *
+ * The state is not kept once the lane is empty: a write that bypasses Roster (a repair, an
+ * import, a test) without moving the sequence would otherwise go unnoticed for as long as it
+ * stayed remembered.
  */
 import type { Store, UserRecord } from "../store.js";
-
-/** Users whose written state is remembered, per store (least recently written go first). */
-const RECENT_USERS = 10_000;
 
 interface Lane {
   tail: Promise<void>;
   holders: number;
-}
-
-interface PerStore {
-  lanes: Map<string, Lane>;
-  recent: Map<string, UserRecord>;
+  /** The state the latest command in the lane wrote, while others wait behind it. */
+  known: UserRecord | undefined;
 }
 
 export interface LaneTurn {
-  /** The state the latest command on the user in this process wrote, if remembered. */
+  /** The state the previous command in the lane wrote, if it wrote one. */
   known: UserRecord | undefined;
   /** Another command ran before this one (a snapshot read before the lane may be stale). */
   waited: boolean;
@@ -31,14 +29,13 @@ export interface LaneTurn {
   remember(state: UserRecord | undefined): void;
 }
 
-const stores = new WeakMap<Store, PerStore>();
+const lanes = new WeakMap<Store, Map<string, Lane>>();
 
 export async function inUserLane<T>(store: Store, userId: string, fn: (turn: LaneTurn) => Promise<T>): Promise<T> {
-  let perStore = stores.get(store);
-  if (!perStore) stores.set(store, (perStore = { lanes: new Map(), recent: new Map() }));
-  const { lanes, recent } = perStore;
-  let lane = lanes.get(userId);
-  if (!lane) lanes.set(userId, (lane = { tail: Promise.resolve(), holders: 0 }));
+  let perStore = lanes.get(store);
+  if (!perStore) lanes.set(store, (perStore = new Map()));
+  let lane = perStore.get(userId);
+  if (!lane) perStore.set(userId, (lane = { tail: Promise.resolve(), holders: 0, known: undefined }));
   const waited = lane.holders > 0;
   lane.holders++;
   const previous = lane.tail;
@@ -48,18 +45,15 @@ export async function inUserLane<T>(store: Store, userId: string, fn: (turn: Lan
   const current = lane;
   try {
     return await fn({
-      known: recent.get(userId),
+      known: current.known,
       waited,
       remember: (state) => {
-        recent.delete(userId);
-        if (!state) return;
-        recent.set(userId, { ...state });
-        if (recent.size > RECENT_USERS) recent.delete(recent.keys().next().value!);
+        current.known = state && { ...state };
       },
     });
   } finally {
     current.holders--;
-    if (current.holders === 0) lanes.delete(userId);
+    if (current.holders === 0) perStore.delete(userId);
     release();
   }
 }
