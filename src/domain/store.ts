@@ -293,8 +293,9 @@ export interface Store {
   read: StoreReader;
   /**
    * Writes a planned change of one existing user in one statement if its sequence is still
-   * `change.before.sequence`; false (nothing written) when it changed meanwhile or the user is gone.
-   * Throws UsernameConflict.
+   * `change.before.sequence` and, when `before` is a record this store returned or wrote, its
+   * row was not written since; false (nothing written) when it changed meanwhile or the user is
+   * gone. Throws UsernameConflict.
    */
   applyUserChange(change: UserChange): Promise<boolean>;
   /**

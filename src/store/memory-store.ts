@@ -45,7 +45,13 @@ interface Data {
   settings: Map<string, string>;
   nextPosition: number;
   nextNotificationId: number;
+  /** A user row's version: new with every write (PostgreSQL's xmin). */
+  userVersions: Map<string, number>;
+  nextUserVersion: number;
 }
+
+/** The row version of each user record this store returned or wrote (as users.ts does with xmin). */
+const rowVersions = new WeakMap<UserRecord, number>();
 
 export interface MemoryStore extends Store {
   /** Committed notifications, oldest first (tests assert on the outbox). */
@@ -100,6 +106,8 @@ function emptyData(): Data {
     settings: new Map(),
     nextPosition: 1,
     nextNotificationId: 1,
+    userVersions: new Map(),
+    nextUserVersion: 1,
   };
 }
 
@@ -116,6 +124,8 @@ function cloneData(d: Data): Data {
     settings: new Map(d.settings),
     nextPosition: d.nextPosition,
     nextNotificationId: d.nextNotificationId,
+    userVersions: new Map(d.userVersions),
+    nextUserVersion: d.nextUserVersion,
   };
 }
 
@@ -138,14 +148,23 @@ function operations(get: () => Data, changed: Set<string> = new Set()): StoreTx 
     return false;
   };
 
+  const versioned = (d: Data, u: UserRecord | undefined): UserRecord | undefined => {
+    if (!u) return undefined;
+    const copy = copyUser(u);
+    rowVersions.set(copy, d.userVersions.get(u.id) ?? 0);
+    return copy;
+  };
+  const written = (d: Data, id: string): void => {
+    d.userVersions.set(id, d.nextUserVersion++);
+  };
   return {
     async lockUser(id) {
-      const u = get().users.get(id);
-      return u && copyUser(u);
+      const d = get();
+      return versioned(d, d.users.get(id));
     },
     async getUser(id) {
-      const u = get().users.get(id);
-      return u && copyUser(u);
+      const d = get();
+      return versioned(d, d.users.get(id));
     },
     async usernameTaken(username, exceptUserId) {
       return usernameHeld(get(), username, exceptUserId);
@@ -156,12 +175,14 @@ function operations(get: () => Data, changed: Set<string> = new Set()): StoreTx 
       if (previous && previous.state !== "deleted") throw new UserIdConflict();
       if (user.state !== "deleted" && usernameHeld(d, user.username, user.id)) throw new UsernameConflict();
       d.users.set(user.id, copyUser(user));
+      written(d, user.id);
     },
     async updateUser(user) {
       const d = get();
       if (!d.users.has(user.id)) throw new Error(`user ${user.id} does not exist`);
       if (user.state !== "deleted" && usernameHeld(d, user.username, user.id)) throw new UsernameConflict();
       d.users.set(user.id, copyUser(user));
+      written(d, user.id);
       if (user.state !== "active") changed.add(user.id);
     },
     async setMetadata(userId, key, value) {
@@ -383,7 +404,11 @@ export function createMemoryStore(): MemoryStore {
       transaction(async (tx) => {
         const current = await tx.lockUser(change.before.id);
         if (!current || current.sequence !== change.before.sequence) return false;
+        const version = rowVersions.get(change.before);
+        if (version !== undefined && version !== rowVersions.get(current)) return false;
         await tx.updateUser(change.after);
+        const now = await tx.lockUser(change.before.id);
+        rowVersions.set(change.after, rowVersions.get(now!)!);
         await tx.appendEvents(change.events);
         for (const purpose of change.discardCodes) await tx.deleteCode(change.before.id, purpose);
         if (change.principalChanged) await tx.principalChanged(change.before.id);

@@ -1,4 +1,4 @@
-import type { Insertable, Kysely, Selectable } from "kysely";
+import { sql, type Insertable, type Kysely, type Selectable } from "kysely";
 import type { Database, UsersTable } from "./schema.js";
 import { isUniqueViolation } from "./pg-errors.js";
 import { UserIdConflict, UsernameConflict, type Gender, type UserRecord, type UserState, type UserType } from "../domain/store.js";
@@ -12,11 +12,25 @@ export function foldUsername(username: string): string {
   return foldCase(username);
 }
 
+/**
+ * The row version (PostgreSQL's `xmin`, new with every write of the row) of each record this
+ * store read or wrote: the fast write checks it besides the sequence, so that a write made beside
+ * Roster that left the sequence alone is noticed too.
+ */
+export const rowVersions = new WeakMap<UserRecord, string>();
+
 export async function getUser(db: Kysely<Database>, id: string, forUpdate = false): Promise<UserRecord | undefined> {
-  let query = db.selectFrom("users").selectAll().where("id", "=", id);
+  let query = db
+    .selectFrom("users")
+    .selectAll()
+    .select(sql<string>`xmin::text`.as("row_version"))
+    .where("id", "=", id);
   if (forUpdate) query = query.forUpdate();
   const row = await query.executeTakeFirst();
-  return row && toRecord(row);
+  if (!row) return undefined;
+  const record = toRecord(row);
+  rowVersions.set(record, row.row_version);
+  return record;
 }
 
 export async function usernameTaken(db: Kysely<Database>, username: string, exceptUserId?: string): Promise<boolean> {

@@ -922,6 +922,22 @@ export function describeStoreContract(name: string, target: StoreContractTarget)
         assert.deepEqual((await store.read.listEvents("u1")).map((e) => e.sequence), [2]);
       });
 
+      test("a record read (or written) before the row was written again does not apply, even with the same sequence", async () => {
+        const user = newUser("u1", { sequence: 3 });
+        await tx((t) => t.insertUser(user));
+        const read = (await store.read.getUser("u1"))!;
+        // written beside the runner, the sequence left alone
+        await tx((t) => t.updateUser({ ...read, state: "initial" }));
+        assert.equal(await store.applyUserChange(change(read, { givenName: "Stale" })), false);
+        const fresh = (await store.read.getUser("u1"))!;
+        const c = change(fresh, { givenName: "Fresh" });
+        assert.equal(await store.applyUserChange(c), true);
+        // the state it wrote is a valid base for the next change
+        assert.equal(await store.applyUserChange(change(c.after, { givenName: "Next" })), true);
+        assert.equal((await store.read.getUser("u1"))?.givenName, "Next");
+        assert.equal((await store.read.getUser("u1"))?.state, "initial");
+      });
+
       test("a username held by another live user is a UsernameConflict and writes nothing", async () => {
         const user = newUser("u1");
         await tx(async (t) => {
