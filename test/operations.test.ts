@@ -96,6 +96,13 @@ describe("the roster CLI", () => {
       [{ ROSTER_EMAIL_VERIFICATION_URL_TEMPLATE: "https://x.example/v?c={{.Cod}}" }, /ROSTER_EMAIL_VERIFICATION_URL_TEMPLATE is not a valid URL template .*\{\{\.UserID\}\}, \{\{\.Code\}\} and \{\{\.OrgID\}\}/],
       [{ ROSTER_BCRYPT_COST: "99" }, /ROSTER_BCRYPT_COST must be a whole number from 4 to 31, got "99"/],
       [{ ROSTER_DB_STARTUP_TIMEOUT_SECONDS: "soon" }, /ROSTER_DB_STARTUP_TIMEOUT_SECONDS must be a whole number/],
+      [{ ROSTER_CORS_ORIGINS: "https://app.example.com,app.example.org" }, /ROSTER_CORS_ORIGINS must be a comma-separated list of origins .* got "app\.example\.org"/],
+      [{ DATABASE_URL: "mysql://root:hunter2@db/roster" }, /^DATABASE_URL must be a postgres:\/\/ \(or postgresql:\/\/\) URL/],
+      [{ ROSTER_MASTER_KEY: "c2hvcnQ=" }, /ROSTER_MASTER_KEY must be the base64 encoding of exactly 32 bytes/],
+      [
+        { ROSTER_JWT_ISSUER: "https://issuer.example", ROSTER_JWT_AUDIENCE: "roster", ROSTER_JWT_JWKS_URL: "issuer.example/keys" },
+        /ROSTER_JWT_JWKS_URL must be an absolute http:\/\/ or https:\/\/ URL/,
+      ],
     ];
     for (const [env, expected] of cases) {
       const r = await runRosterCommand(["start"], { ...baseEnv(dataDir), ...env });
@@ -104,6 +111,7 @@ describe("the roster CLI", () => {
       assert.ok(fatal, `a fatal line for ${JSON.stringify(env)}`);
       assert.match(fatal.msg, expected);
       assert.doesNotMatch(r.stdout + r.stderr, STACK_LINE, "no stack trace for an operator's mistake");
+      assert.ok(!(r.stdout + r.stderr).includes("hunter2"), "a DATABASE_URL's password is never echoed");
     }
   });
 
@@ -181,9 +189,13 @@ describe("one Roster per embedded data directory", () => {
     const ready = await runRosterCommand(["ready", "--port", String(first.port)], {});
     assert.equal(ready.status, 0, ready.stderr);
     assert.match(ready.stdout, /^ready: http:\/\/127\.0\.0\.1:\d+\/readyz\n$/);
-    const nobody = await runRosterCommand(["ready", "--port", "1"], {});
+    const closed = net.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+    const closedPort = (closed.address() as net.AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const nobody = await runRosterCommand(["ready", "--port", String(closedPort)], {});
     assert.equal(nobody.status, 1);
-    assert.match(nobody.stderr, /^not ready: http:\/\/127\.0\.0\.1:1\/readyz: ECONNREFUSED/);
+    assert.match(nobody.stderr, new RegExp(`^not ready: http://127\\.0\\.0\\.1:${closedPort}/readyz: ECONNREFUSED`));
 
     const adminToken = (await readFile(path.join(dataDir, "admin.pat"), "utf8")).trim();
     let res = await rest(first, "POST", "/v2/users", { token: adminToken, body: { query: { limit: 1 } } });

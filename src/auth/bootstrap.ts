@@ -7,6 +7,7 @@ import { newId } from "../domain/ids.js";
 import { DEFAULT_ORG_SETTING } from "../domain/orgs/default-org.js";
 import { INSTANCE_SCOPE } from "../domain/permissions.js";
 import type { NewEvent, Store, StoreTx, UserRecord } from "../domain/store.js";
+import { StartupError } from "../startup-error.js";
 import { newPersonalAccessToken } from "./tokens.js";
 
 export { DEFAULT_ORG_SETTING } from "../domain/orgs/default-org.js";
@@ -65,7 +66,7 @@ export async function ensureInstance(deps: BootstrapDeps): Promise<InstanceInfo>
         await writeSecretFile(config.firstAdminPatFile, created.token + "\n");
         written = true;
       } catch (err) {
-        throw new Error(
+        throw new StartupError(
           `first start failed: the first administrator's token could not be written to ` +
             `${config.firstAdminPatFile}: ${(err as Error).message}. Nothing was created; make the path ` +
             `writable (ROSTER_FIRST_ADMIN_PAT_FILE) and start again.`,

@@ -9,6 +9,7 @@ import {
   type JWTVerifyGetKey,
 } from "jose";
 import type { Config } from "../config/config.js";
+import { StartupError } from "../startup-error.js";
 
 export type JwtConfig = Config["jwt"];
 
@@ -41,10 +42,10 @@ export function createJwtVerifier(config: JwtConfig, now: () => Date = () => new
   const { issuer, audience, jwksUrl, jwksFile } = config;
   if (!issuer && !audience && !jwksUrl && !jwksFile) return undefined;
   if (!issuer || !audience) {
-    throw new Error("JWT configuration incomplete: ROSTER_JWT_ISSUER and ROSTER_JWT_AUDIENCE are both required");
+    throw new StartupError("JWT configuration incomplete: ROSTER_JWT_ISSUER and ROSTER_JWT_AUDIENCE are both required");
   }
   if (!jwksUrl === !jwksFile) {
-    throw new Error("JWT configuration: set exactly one of the JWKS URL and the JWKS file");
+    throw new StartupError("JWT configuration: set exactly one of ROSTER_JWT_JWKS_URL and ROSTER_JWT_JWKS_FILE");
   }
   const keys = jwksUrl ? remoteKeys(jwksUrl) : localKeys(jwksFile as string);
   const clockTolerance = Math.max(0, config.clockSkewSeconds);
@@ -72,7 +73,7 @@ function remoteKeys(url: string): JWTVerifyGetKey {
   try {
     parsed = new URL(url);
   } catch {
-    throw new Error(`JWT configuration: JWKS URL ${JSON.stringify(url)} is not a URL`);
+    throw new StartupError(`ROSTER_JWT_JWKS_URL must be an absolute http:// or https:// URL, got ${JSON.stringify(url)}`);
   }
   return createRemoteJWKSet(parsed);
 }
@@ -82,10 +83,10 @@ function localKeys(path: string): JWTVerifyGetKey {
   try {
     jwks = JSON.parse(readFileSync(path, "utf8"));
   } catch (err) {
-    throw new Error(`JWT configuration: cannot read JWKS file ${path}: ${(err as Error).message}`);
+    throw new StartupError(`ROSTER_JWT_JWKS_FILE: cannot read ${path}: ${(err as Error).message}`);
   }
   if (typeof jwks !== "object" || jwks === null || !Array.isArray((jwks as { keys?: unknown }).keys)) {
-    throw new Error(`JWT configuration: JWKS file ${path} has no "keys" array`);
+    throw new StartupError(`ROSTER_JWT_JWKS_FILE: ${path} is not a JSON Web Key Set (no "keys" array)`);
   }
   return createLocalJWKSet(jwks as JSONWebKeySet);
 }

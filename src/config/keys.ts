@@ -1,6 +1,7 @@
 import { createHmac, hkdfSync, randomBytes } from "node:crypto";
 import { link, mkdir, open, readFile, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { StartupError } from "../startup-error.js";
 
 /** The instance's master secret is 32 random bytes; every working key is derived from it. */
 export const MASTER_KEY_BYTES = 32;
@@ -91,7 +92,7 @@ function decodeMasterKey(text: string, origin: string): Buffer {
   const trimmed = text.trim();
   const key = BASE64.test(trimmed) ? Buffer.from(trimmed, "base64") : undefined;
   if (!key || key.length !== MASTER_KEY_BYTES) {
-    throw new Error(
+    throw new StartupError(
       `${origin} must be the base64 encoding of exactly ${MASTER_KEY_BYTES} bytes ` +
         `(e.g. the output of \`openssl rand -base64 32\`)`,
     );

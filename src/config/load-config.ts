@@ -74,6 +74,35 @@ function urlTemplate(env: Env, name: string, fallback: string): string {
   return v;
 }
 
+function databaseUrl(env: Env): string | undefined {
+  const v = str(env, "DATABASE_URL");
+  if (v === undefined) return undefined;
+  if (!/^postgres(ql)?:\/\//i.test(v)) {
+    // never echo the value: it may hold a password
+    throw new ConfigError("DATABASE_URL must be a postgres:// (or postgresql://) URL, e.g. postgres://user:password@host:5432/roster");
+  }
+  return v;
+}
+
+/** Browser origins: scheme, host and optional port, nothing else (what a browser sends in Origin). */
+function corsOrigins(env: Env): string[] {
+  const list = (str(env, "ROSTER_CORS_ORIGINS") ?? "")
+    .split(",")
+    .map((o) => o.trim())
+    .filter((o) => o !== "");
+  for (const o of list) {
+    let ok = false;
+    try {
+      const u = new URL(o);
+      ok = (u.protocol === "http:" || u.protocol === "https:") && u.origin === o;
+    } catch {
+      ok = false;
+    }
+    if (!ok) throw new ConfigError(`ROSTER_CORS_ORIGINS must be a comma-separated list of origins such as https://app.example.com or http://localhost:5173 (scheme, host, optional port; no path or trailing slash), got "${o}"`);
+  }
+  return list;
+}
+
 function codeSettings(env: Env, prefix: string) {
   return {
     length: int(env, `${prefix}_CODE_LENGTH`, 6, 6, 20),
@@ -99,7 +128,7 @@ export function loadConfig(env: Env = process.env): Config {
     port,
     host: str(env, "ROSTER_HOST") ?? "0.0.0.0",
     metricsPort: str(env, "ROSTER_METRICS_PORT") === undefined ? undefined : int(env, "ROSTER_METRICS_PORT", 0, 0, 65535),
-    databaseUrl: str(env, "DATABASE_URL"),
+    databaseUrl: databaseUrl(env),
     database: {
       connectTimeoutMs: int(env, "ROSTER_DB_CONNECT_TIMEOUT_MS", 5_000, 100, 600_000),
       statementTimeoutMs: int(env, "ROSTER_DB_STATEMENT_TIMEOUT_MS", 10_000, 100, 3_600_000),
@@ -110,10 +139,7 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir,
     embeddedRuntimeDir: str(env, "ROSTER_EMBEDDED_RUNTIME_DIR"),
     logLevel: logLevel(env),
-    corsOrigins: (str(env, "ROSTER_CORS_ORIGINS") ?? "")
-      .split(",")
-      .map((o) => o.trim())
-      .filter((o) => o !== ""),
+    corsOrigins: corsOrigins(env),
     jwt: {
       issuer: str(env, "ROSTER_JWT_ISSUER"),
       audience: str(env, "ROSTER_JWT_AUDIENCE"),
