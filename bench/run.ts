@@ -162,7 +162,7 @@ async function serverTicks(server: Server): Promise<number> {
 }
 
 async function drive(server: Server, database: string, spec: Record<string, unknown>): Promise<Figures> {
-  const child = spawn(process.execPath, [path.join(HERE, "load-generator.mjs"), JSON.stringify({ ...spec, connections: CONNECTIONS, seconds: SECONDS, warmupSeconds: WARMUP })], {
+  const child = spawn(process.execPath, [path.join(HERE, "load-generator.mjs"), JSON.stringify({ connections: CONNECTIONS, seconds: SECONDS, warmupSeconds: WARMUP, ...spec })], {
     stdio: ["ignore", "pipe", "inherit"],
   });
   let begin: { node: number; pg: Map<number, number>; statements: number | undefined } | undefined;
@@ -350,10 +350,20 @@ async function main(): Promise<void> {
 
     const server = process.env.DATABASE_URL ? "server" : "embedded";
     console.log(
-      `Roster ${SECONDS} s per case after ${WARMUP} s warm-up, ${CONNECTIONS} connections × 1 stream, one user per connection, ` +
+      `Roster ${SECONDS} s per case after ${WARMUP} s warm-up (and ${WARMUP} s per protocol and RPC before the first), ${CONNECTIONS} connections × 1 stream, one user per connection, ` +
         `PostgreSQL: ${server}, pool ${process.env.ROSTER_DB_POOL_MAX ?? "default"}`,
     );
     console.log(row(["case", "req/s", "p50 ms", "p99 ms", "errors", "node ms", "pg ms", "stmts", "anchor/s", "÷anchor"]));
+
+    // warm-up, not counted: every protocol and RPC once, so that the first case does not pay
+    // for the JIT and the pools alone
+    for (const rpc of ["update", "get"] as Rpc[]) {
+      for (const [protocol] of PROTOCOLS) {
+        if (!ONLY_PROTOCOLS.has(protocol)) continue;
+        await drive(rosterServer, dbName, { protocol, rpc, port, token, users, seconds: WARMUP, warmupSeconds: 0 });
+        await drive(bareServer, "-", { protocol, rpc, port: protocol === "rest" ? h1Port : h2Port, token, users, seconds: WARMUP, warmupSeconds: 0 });
+      }
+    }
 
     const results = new Map<string, Figures>();
     for (const rpc of ["update", "get"] as Rpc[]) {
