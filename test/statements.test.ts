@@ -1,7 +1,7 @@
 /**
  * SQL statements per request, counted through the pool's statement hook: on a warm principal
  * cache an UpdateHumanUser costs at most 3 statements (a read and one conditional write) and a
- * GetUserByID exactly one, over gRPC and REST alike; a conflicting writer still loses nothing.
+ * GetUserByID or a ListUsers page exactly one, over gRPC and REST alike; a conflicting writer still loses nothing.
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -103,6 +103,19 @@ describe("statements per request", () => {
     const lookups = statements.filter(isPrincipalLookup).length;
     assert.ok(lookups < 2 * N, "the cache answers most requests");
     assert.equal(statements.length - lookups, 2 * N, statements.join("\n"));
+  });
+
+  test(`ListUsers: exactly one statement each on a warm cache (${N} pages over gRPC)`, async () => {
+    await newUser();
+    await grpc.call("ListUsers", {}, { token: roster.adminToken });
+    const statements = await count(async () => {
+      for (let i = 0; i < N; i++) {
+        const page = await grpc.call("ListUsers", { query: { limit: 2 } }, { token: roster.adminToken });
+        assert.equal(page.code, 0, page.message);
+      }
+    });
+    const lookups = statements.filter(isPrincipalLookup).length;
+    assert.equal(statements.length - lookups, N, statements.join("\n"));
   });
 
   test("a cold cache costs one statement for authentication", async () => {

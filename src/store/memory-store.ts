@@ -247,8 +247,9 @@ function operations(get: () => Data, changed: Set<string> = new Set()): StoreTx 
     },
 
     async listUsers(query) {
-      const page = selectUsers(get().users.values(), query);
-      return { ...page, users: page.users.map(copyUser) };
+      const d = get();
+      const page = selectUsers(d.users.values(), query);
+      return { ...page, users: page.users.map(copyUser), latestPosition: String(d.nextPosition - 1) };
     },
     async listOrgs(query) {
       const d = get();
