@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { Config } from "./config/config.js";
+import { DEFAULT_POOL_MAX } from "./config/load-config.js";
 import { deriveKeys } from "./config/keys.js";
 import { resolveInstanceKey } from "./auth/instance-key.js";
 import { createAuthenticator } from "./auth/authenticator.js";
@@ -21,6 +22,7 @@ import { authorizeUserServiceRequest, createUserService } from "./services/user-
 import { openDatabase } from "./store/database.js";
 import { createStore } from "./store/kysely-store.js";
 import { migrateToLatest } from "./store/migrate.js";
+import { listenPrincipalChanges, type PrincipalChangeFeed } from "./store/principal-changes.js";
 
 export interface RunningRoster {
   port: number;
@@ -61,6 +63,13 @@ export interface RosterHooks {
 export interface StartOptions extends RosterHooks {
   /** The clock every part of Roster reads (default: the system's); tests move it to test expiry. */
   now?: () => Date;
+  /**
+   * One worker of several (ROSTER_WORKERS): it logs "worker listening", and the primary logs
+   * "roster listening" once all of them listen.
+   */
+  worker?: boolean;
+  /** Hears every statement sent through the pool (statement counts in tests and the benchmark). */
+  onStatement?: (sql: string) => void;
 }
 
 export async function startRoster(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningRoster> {
@@ -72,9 +81,12 @@ export async function startRoster(config: Config, logger: Logger, options: Start
     dataDir: config.dataDir,
     embeddedRuntimeDir: config.embeddedRuntimeDir,
     timeouts: config.database,
+    maxConnections: config.database.poolMax ?? DEFAULT_POOL_MAX,
+    onStatement: options.onStatement,
     logger,
     onFatal: hooks.onFatal ?? ((err) => logger.error({ err: err.message }, "roster cannot continue")),
   });
+  let principalFeed: PrincipalChangeFeed | undefined;
   try {
     await migrateToLatest(database.db);
     const store = createStore(database.db);
@@ -107,6 +119,8 @@ export async function startRoster(config: Config, logger: Logger, options: Start
       now,
     };
     const authenticator = createAuthenticator({ store, config, logger, now });
+    // other processes' lock, deactivation, deletion or membership change empties this one's cache
+    principalFeed = await listenPrincipalChanges({ url: database.url, logger, onChange: (id) => authenticator.invalidate(id) });
     const readiness = createReadiness({
       pingDatabase: async () => {
         await sql`SELECT 1`.execute(database.db);
@@ -142,7 +156,7 @@ export async function startRoster(config: Config, logger: Logger, options: Start
       await server.close();
       throw e;
     }
-    logger.info({ port: server.port, embeddedDatabase: database.embedded }, "roster listening");
+    logger.info({ port: server.port, embeddedDatabase: database.embedded }, options.worker ? "worker listening" : "roster listening");
     return {
       port: server.port,
       deliveryCounts: () => delivery.counts(),
@@ -164,11 +178,13 @@ export async function startRoster(config: Config, logger: Logger, options: Start
           clearTimeout(refuseQueued);
           await deliveryStopped;
         }
+        await principalFeed?.close();
         await database.close();
         return { runningHashes: hasher.close().running };
       },
     };
   } catch (e) {
+    await principalFeed?.close();
     await database.close();
     throw e;
   }

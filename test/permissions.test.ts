@@ -8,6 +8,7 @@ import { after, before, describe, test } from "node:test";
 import { grpcJsClient, restClient, show, type Outcome, type ProtocolClient } from "./support/clients.js";
 import { ADA_PASSWORD, createWorld, type World } from "./support/fixtures.js";
 import { openInspector, type Inspector } from "./support/inspect.js";
+import { waitFor } from "./support/process.js";
 import { startTestRoster, type TestRoster } from "./support/roster.js";
 
 const NEW_PASSWORD = "Engine-Difference-2";
@@ -255,6 +256,13 @@ describe("the caller's own state", () => {
     for (const state of ["locked", "inactive", "deleted"] as const) {
       const olga = await stored(w.olga.id);
       await inspector.store.transaction((tx) => tx.updateUser({ ...olga, state }));
+      // written by another process (this test's own connection): Roster may have Olga's principal
+      // cached and drops it on the change notification, within a second (a TTL backs it up)
+      await waitFor(
+        async () => (await client.call("GetUserByID", { userId: w.ada.id }, { token: w.olga.token })).code === TOKEN_INVALID.code,
+        `Olga ${state} refused`,
+        10_000,
+      );
       const before = await stored(w.ada.id);
       const o = await client.call("UpdateHumanUser", request, { token: w.olga.token });
       assertRefused(o, TOKEN_INVALID, `Olga ${state}`);

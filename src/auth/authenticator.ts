@@ -2,7 +2,8 @@ import type { Logger } from "pino";
 import type { Config } from "../config/config.js";
 import { Errors } from "../domain/errors.js";
 import type { Principal } from "../domain/principal.js";
-import type { Store } from "../domain/store.js";
+import type { PrincipalUser, Store } from "../domain/store.js";
+import { PrincipalCache, type PrincipalCacheOptions } from "./principal-cache.js";
 import { createJwtVerifier, isCompactJws, type JwtVerifier } from "./jwt.js";
 import { hashToken } from "./tokens.js";
 
@@ -26,48 +27,93 @@ export interface AuthenticatorDeps {
   logger: AuthLogger;
   /** The clock for token expiry (default: the system's). */
   now?: () => Date;
+  /** Principal cache bounds (default: PRINCIPAL_CACHE_DEFAULTS); `maxEntries: 0` disables it. */
+  cache?: Partial<PrincipalCacheOptions>;
 }
+
+export const PRINCIPAL_CACHE_DEFAULTS: PrincipalCacheOptions = { maxEntries: 10_000, ttlMs: 1_000 };
 
 const BEARER = "Bearer ";
 
-export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
+/** Throws why a valid token's user may not act. */
+type Refusal = () => never;
+
+/**
+ * Authentication with a principal cache (principal-cache.ts): a hit costs no statement, a miss
+ * one (the token with its user and memberships). The store tells the cache about every change
+ * this process commits; `invalidate` is for the changes of other processes (LISTEN/NOTIFY).
+ */
+export function createAuthenticator(deps: AuthenticatorDeps): Authenticator & { invalidate(userId: string | undefined): void } {
   const { store, logger } = deps;
   const now = deps.now ?? (() => new Date());
   const jwt = createJwtVerifier(deps.config.jwt, now);
+  const cache = new PrincipalCache({ ...PRINCIPAL_CACHE_DEFAULTS, ...deps.cache });
+  store.onPrincipalChange((userId) => cache.invalidate(userId));
 
-  /** Resolves a token to the id of the user it identifies. Never logs the token itself. */
-  async function userIdOf(token: string): Promise<string> {
-    if (isCompactJws(token)) return userIdFromJwt(jwt, token, logger);
-
-    const record = await store.read.findTokenByHash(hashToken(token));
-    if (!record) return rejectToken(logger, "unknown personal access token");
+  /**
+   * The caller's principal for a personal access token, or (a user that is unknown or not
+   * active) the function that throws why not, so that the caller keeps the order of the checks.
+   * Never logs the token itself.
+   */
+  async function fromPat(token: string): Promise<Principal | Refusal> {
+    const hash = hashToken(token);
+    const key = `p:${hash.toString("hex")}`;
+    const cached = cache.get(key);
+    if (cached) {
+      if (cached.expiresAt && cached.expiresAt.getTime() <= now().getTime()) {
+        return rejectToken(logger, "expired personal access token");
+      }
+      return cached.principal;
+    }
+    const ticket = cache.begin();
+    const found = await store.read.findTokenPrincipal(hash);
+    if (!found) return rejectToken(logger, "unknown personal access token");
+    const { token: record, user } = found;
     if (record.revokedAt) return rejectToken(logger, "revoked personal access token", { tokenId: record.id });
     if (record.expiresAt && record.expiresAt.getTime() <= now().getTime()) {
       return rejectToken(logger, "expired personal access token", { tokenId: record.id });
     }
-    return record.userId;
+    const principal = activePrincipal(user, record.userId);
+    if (typeof principal !== "function") cache.set(key, { principal, expiresAt: record.expiresAt }, ticket);
+    return principal;
+  }
+
+  /** The caller's principal for a verified JWT's subject, or the refusal (as fromPat). */
+  async function fromJwt(token: string): Promise<Principal | Refusal> {
+    const userId = await userIdFromJwt(jwt, token, logger);
+    const key = `j:${userId}`;
+    const cached = cache.get(key);
+    if (cached) return cached.principal;
+    const ticket = cache.begin();
+    const principal = activePrincipal(await store.read.getPrincipalUser(userId), userId);
+    if (typeof principal !== "function") cache.set(key, { principal, expiresAt: null }, ticket);
+    return principal;
+  }
+
+  function activePrincipal(user: PrincipalUser | undefined, userId: string): Principal | Refusal {
+    if (!user) return () => rejectToken(logger, "token of an unknown user", { userId });
+    const state = user.state;
+    if (state !== "active") return () => rejectToken(logger, "token of a user that is not active", { userId, state });
+    return { userId: user.id, orgId: user.orgId, memberships: user.memberships };
   }
 
   return {
     async authenticate({ authorization, orgId }) {
       const token = bearerToken(authorization);
-      const userId = await userIdOf(token);
-
-      // One round trip for everything else the principal needs.
       const contextOrgId = orgId ? orgId : undefined;
       // HTTP forbids NUL in header values; should one arrive anyway, it names no organization
-      if (contextOrgId?.includes("\u0000")) throw Errors.orgNotExisting();
-      const [user, memberships, org] = await Promise.all([
-        store.read.getUser(userId),
-        store.read.getMemberships(userId),
-        contextOrgId === undefined ? Promise.resolve(undefined) : store.read.getOrg(contextOrgId),
+      const badOrg = contextOrgId?.includes("\u0000") ?? false;
+      // the token first, then the organization's form, the user, the organization's existence
+      const [principal, org] = await Promise.all([
+        isCompactJws(token) ? fromJwt(token) : fromPat(token),
+        contextOrgId === undefined || badOrg ? Promise.resolve(undefined) : store.read.getOrg(contextOrgId),
       ]);
-      if (!user) return rejectToken(logger, "token of an unknown user", { userId });
-      if (user.state !== "active") return rejectToken(logger, "token of a user that is not active", { userId, state: user.state });
+      if (badOrg) throw Errors.orgNotExisting();
+      if (typeof principal === "function") return principal();
       if (contextOrgId !== undefined && !org) throw Errors.orgNotExisting();
-
-      return { userId: user.id, orgId: user.orgId, memberships };
+      return principal;
     },
+    invalidate: (userId) => cache.invalidate(userId),
   };
 }
 

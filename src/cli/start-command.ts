@@ -4,11 +4,19 @@ import { startRoster } from "../app.js";
 import { loadConfig } from "../config/load-config.js";
 import { createLogger } from "../logger.js";
 import type { ParsedArgs } from "./args.js";
+import { isWorker, reportListening, runPrimary } from "../workers.js";
 
 export async function start(_args: ParsedArgs): Promise<undefined> {
   const config = loadConfig();
-  const logger = createLogger(config.logLevel);
+  const worker = isWorker();
+  const base = createLogger(config.logLevel);
+  const logger = worker ? base.child({ worker: process.pid }) : base;
+  if (!worker && (config.workers ?? 1) > 1) {
+    await runPrimary(config, logger, config.workers!);
+    return undefined;
+  }
   const roster = await startRoster(config, logger, {
+    worker,
     // The embedded database died for good: exit non-zero with a clear line so that a supervisor
     // (systemd, Kubernetes, docker --restart) starts Roster again.
     onFatal: (err) => {
@@ -16,6 +24,7 @@ export async function start(_args: ParsedArgs): Promise<undefined> {
       process.exit(1);
     },
   });
+  if (worker) reportListening(roster.port);
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) {
@@ -39,7 +48,8 @@ export async function start(_args: ParsedArgs): Promise<undefined> {
     );
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
-  process.on("SIGINT", () => stop("SIGINT"));
+  // a worker's signals come from its primary (SIGTERM); a terminal's SIGINT reaches the primary too
+  process.on("SIGINT", () => (worker ? undefined : stop("SIGINT")));
   // A bug in one request must not take the process down; it is logged and the request fails.
   process.on("unhandledRejection", (reason) => logger.error({ err: reason }, "unhandled rejection"));
   return undefined;

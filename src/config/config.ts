@@ -6,11 +6,13 @@ export interface Config {
   metricsPort?: number;
   /** postgres://… ; undefined → embedded PostgreSQL in `<dataDir>/pg`. */
   databaseUrl: string | undefined;
-  /** Connect (and pool wait), statement and idle-in-transaction timeouts, in milliseconds. */
+  /** Connect (and pool wait), statement and idle-in-transaction timeouts in milliseconds; pool size. */
   database: {
     connectTimeoutMs: number;
     statementTimeoutMs: number;
     idleInTransactionTimeoutMs: number;
+    /** Connections in this process's pool at most (ROSTER_DB_POOL_MAX; loadConfig always sets it). */
+    poolMax?: number;
     /** How long start-up keeps retrying a database that cannot be reached yet. */
     startupTimeoutMs: number;
   };
@@ -38,6 +40,8 @@ export interface Config {
   maxRequestBytes: number;
   /** Open client connections at most (further ones are closed when accepted). */
   maxConnections: number;
+  /** Server processes on the one port (ROSTER_WORKERS; 1 = this process serves). loadConfig always sets it. */
+  workers?: number;
   /** On SIGTERM/SIGINT: how long requests in flight may take before their connections are cut. */
   shutdownGraceSeconds: number;
   codes: {

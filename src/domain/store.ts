@@ -111,6 +111,37 @@ export interface TokenRecord {
   createdAt: Date;
 }
 
+/** What authentication needs of a user: its organization, state and role memberships. */
+export interface PrincipalUser {
+  id: string;
+  orgId: string;
+  state: UserState;
+  memberships: MembershipRecord[];
+}
+
+/** A personal access token with the user it belongs to (undefined when that row is gone). */
+export interface TokenPrincipal {
+  token: Pick<TokenRecord, "id" | "userId" | "expiresAt" | "revokedAt">;
+  user: PrincipalUser | undefined;
+}
+
+/**
+ * One user's change written without a transaction of its own (the fast path of the command
+ * runner): the new state, applied only if the stored sequence is still `before.sequence`, and the
+ * events, all in one statement.
+ */
+export interface UserChange {
+  /** The state the change was planned on (its sequence is the precondition). */
+  before: UserRecord;
+  /** The new state; its sequence is `before.sequence + events.length`. */
+  after: UserRecord;
+  events: NewEvent[];
+  /** The user's pending codes of these purposes are deleted with the change. */
+  discardCodes: CodePurpose[];
+  /** The change takes a right away from the user (e.g. it is no longer active): tell every process. */
+  principalChanged: boolean;
+}
+
 /** Raised by the store when a username (case-folded) is already taken by a live user. */
 export class UsernameConflict extends Error {
   constructor() {
@@ -144,7 +175,10 @@ export interface UserStore {
   usernameTaken(username: string, exceptUserId?: string): Promise<boolean>;
   /** Inserts a new user, or replaces a deleted user's row with the same id. Throws UserIdConflict, UsernameConflict. */
   insertUser(user: UserRecord): Promise<void>;
-  /** Writes the whole current state of an existing user. Throws UsernameConflict. */
+  /**
+   * Writes the whole current state of an existing user; one that is not active counts as a
+   * changed principal (`principalChanged`). Throws UsernameConflict.
+   */
   updateUser(user: UserRecord): Promise<void>;
   /** Stores a metadata entry of the user under its key, replacing an earlier value. */
   setMetadata(userId: string, key: string, value: Buffer): Promise<void>;
@@ -203,6 +237,19 @@ export interface TokenStore {
   revokeToken(id: string, at: Date): Promise<boolean>;
 }
 
+/** What authentication reads, and the signal that it changed. */
+export interface PrincipalStore {
+  /** A token and its user's principal data, in one statement. */
+  findTokenPrincipal(hash: Buffer): Promise<TokenPrincipal | undefined>;
+  /** A user's principal data, in one statement. */
+  getPrincipalUser(userId: string): Promise<PrincipalUser | undefined>;
+  /**
+   * Records that what authentication knows of the user changed (state, memberships, tokens):
+   * after commit every process drops what it cached about it.
+   */
+  principalChanged(userId: string): Promise<void>;
+}
+
 /** Small key/value table for instance-wide settings (e.g. "default_org_id"). */
 export interface SettingsStore {
   getSetting(key: string): Promise<string | undefined>;
@@ -211,7 +258,7 @@ export interface SettingsStore {
 }
 
 /** Operations available inside one transaction. */
-export interface StoreTx extends UserStore, EventStore, CodeStore, OrgStore, TokenStore, SettingsStore {}
+export interface StoreTx extends UserStore, EventStore, CodeStore, OrgStore, TokenStore, PrincipalStore, SettingsStore {}
 
 /** What may be read outside a transaction: each call is its own statement, nothing is locked. */
 export type StoreReader = Pick<
@@ -228,7 +275,12 @@ export type StoreReader = Pick<
   | "latestEventPosition"
   | "listUsers"
   | "listOrgs"
+  | "findTokenPrincipal"
+  | "getPrincipalUser"
 >;
+
+/** `undefined` = anything may have changed (e.g. the change feed was interrupted). */
+export type PrincipalChangeListener = (userId: string | undefined) => void;
 
 export interface Store {
   /**
@@ -239,6 +291,19 @@ export interface Store {
   transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
   /** Non-transactional reads (each its own statement); writes and locks need `transaction`. */
   read: StoreReader;
+  /**
+   * Writes a planned change of one existing user in one statement if its sequence is still
+   * `change.before.sequence` and, when `before` is a record this store returned or wrote, its
+   * row was not written since; false (nothing written) when it changed meanwhile or the user is
+   * gone. Throws UsernameConflict.
+   */
+  applyUserChange(change: UserChange): Promise<boolean>;
+  /**
+   * Calls `listener` after every commit in this process that changed a principal (see
+   * `principalChanged`), at once; changes made by other processes arrive through
+   * `listenPrincipalChanges` of the PostgreSQL store. Returns the unsubscribe function.
+   */
+  onPrincipalChange(listener: PrincipalChangeListener): () => void;
   /** Runs fn in one transaction holding a transaction-level advisory lock (first-start bootstrap). */
   withAdvisoryLock<T>(key: number, fn: (tx: StoreTx) => Promise<T>): Promise<T>;
   close(): Promise<void>;

@@ -44,6 +44,8 @@ export interface OpenDatabaseOptions {
   logger?: Logger;
   /** The embedded server died and could not be restarted (see embedded-postgres.ts). */
   onFatal?: (err: Error) => void;
+  /** Called with the text of every statement sent through the pool (tests and benchmarks count them). */
+  onStatement?: (sql: string) => void;
   /**
    * What the process opens it for: "start" (the default) owns an embedded data directory
    * exclusively; other commands share a running server's (see data-dir-lock.ts).
@@ -94,6 +96,7 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<OpenedDat
   const guarded = guardPool(pool, {
     queryTimeoutMs: timeouts.statementTimeoutMs + CLIENT_DEADLINE_MARGIN_MS,
     logger: opts.logger,
+    onStatement: opts.onStatement,
   });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: guarded }) });
 

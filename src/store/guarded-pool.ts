@@ -17,6 +17,8 @@ export interface GuardOptions {
   /** Client-side deadline of one statement. */
   queryTimeoutMs: number;
   logger?: Pick<Logger, "warn" | "info">;
+  /** Hears the text of every statement sent (the statement-counting hook of tests and benchmarks). */
+  onStatement?: (sql: string) => void;
 }
 
 /** pg's socket, to abort a connection whose statement ran out of time (pg-pool does the same). */
@@ -43,6 +45,7 @@ export function guardPool(pool: pg.Pool, opts: GuardOptions): PostgresPool {
   function wrap(client: pg.PoolClient): PostgresPoolClient {
     let broken = false;
     const query = async <R>(sql: string, parameters: ReadonlyArray<unknown>): Promise<PostgresQueryResult<R>> => {
+      opts.onStatement?.(sql);
       let timedOut = false;
       const timer = setTimeout(() => {
         timedOut = true;

@@ -17,6 +17,8 @@ import {
   type MembershipRecord,
   type NewNotification,
   type OrgRecord,
+  type PrincipalChangeListener,
+  type PrincipalUser,
   type Store,
   type StoreTx,
   type TokenRecord,
@@ -43,7 +45,13 @@ interface Data {
   settings: Map<string, string>;
   nextPosition: number;
   nextNotificationId: number;
+  /** A user row's version: new with every write (PostgreSQL's xmin). */
+  userVersions: Map<string, number>;
+  nextUserVersion: number;
 }
+
+/** The row version of each user record this store returned or wrote (as users.ts does with xmin). */
+const rowVersions = new WeakMap<UserRecord, number>();
 
 export interface MemoryStore extends Store {
   /** Committed notifications, oldest first (tests assert on the outbox). */
@@ -98,6 +106,8 @@ function emptyData(): Data {
     settings: new Map(),
     nextPosition: 1,
     nextNotificationId: 1,
+    userVersions: new Map(),
+    nextUserVersion: 1,
   };
 }
 
@@ -114,11 +124,22 @@ function cloneData(d: Data): Data {
     settings: new Map(d.settings),
     nextPosition: d.nextPosition,
     nextNotificationId: d.nextNotificationId,
+    userVersions: new Map(d.userVersions),
+    nextUserVersion: d.nextUserVersion,
   };
 }
 
 /** The operations of StoreTx over one Data; `get` gives the data they act on at call time. */
-function operations(get: () => Data): StoreTx {
+function operations(get: () => Data, changed: Set<string> = new Set()): StoreTx {
+  const principalOf = (d: Data, userId: string): PrincipalUser | undefined => {
+    const u = d.users.get(userId);
+    if (!u) return undefined;
+    const memberships = [...d.memberships.values()]
+      .filter((m) => m.userId === userId)
+      .sort((a, b) => byCodePoint(a.scope, b.scope))
+      .map(copyMembership);
+    return { id: u.id, orgId: u.orgId, state: u.state, memberships };
+  };
   const usernameHeld = (d: Data, username: string, exceptUserId?: string): boolean => {
     const folded = fold(username);
     for (const u of d.users.values()) {
@@ -127,14 +148,23 @@ function operations(get: () => Data): StoreTx {
     return false;
   };
 
+  const versioned = (d: Data, u: UserRecord | undefined): UserRecord | undefined => {
+    if (!u) return undefined;
+    const copy = copyUser(u);
+    rowVersions.set(copy, d.userVersions.get(u.id) ?? 0);
+    return copy;
+  };
+  const written = (d: Data, id: string): void => {
+    d.userVersions.set(id, d.nextUserVersion++);
+  };
   return {
     async lockUser(id) {
-      const u = get().users.get(id);
-      return u && copyUser(u);
+      const d = get();
+      return versioned(d, d.users.get(id));
     },
     async getUser(id) {
-      const u = get().users.get(id);
-      return u && copyUser(u);
+      const d = get();
+      return versioned(d, d.users.get(id));
     },
     async usernameTaken(username, exceptUserId) {
       return usernameHeld(get(), username, exceptUserId);
@@ -145,12 +175,15 @@ function operations(get: () => Data): StoreTx {
       if (previous && previous.state !== "deleted") throw new UserIdConflict();
       if (user.state !== "deleted" && usernameHeld(d, user.username, user.id)) throw new UsernameConflict();
       d.users.set(user.id, copyUser(user));
+      written(d, user.id);
     },
     async updateUser(user) {
       const d = get();
       if (!d.users.has(user.id)) throw new Error(`user ${user.id} does not exist`);
       if (user.state !== "deleted" && usernameHeld(d, user.username, user.id)) throw new UsernameConflict();
       d.users.set(user.id, copyUser(user));
+      written(d, user.id);
+      if (user.state !== "active") changed.add(user.id);
     },
     async setMetadata(userId, key, value) {
       const d = get();
@@ -171,6 +204,7 @@ function operations(get: () => Data): StoreTx {
       d.notifications = d.notifications.filter((n) => n.userId !== userId || n.status !== "pending");
       for (const [k, m] of d.memberships) if (m.userId === userId) d.memberships.delete(k);
       for (const [k, t] of d.tokens) if (t.userId === userId) d.tokens.delete(k);
+      changed.add(userId);
     },
 
     async appendEvents(list) {
@@ -213,8 +247,9 @@ function operations(get: () => Data): StoreTx {
     },
 
     async listUsers(query) {
-      const page = selectUsers(get().users.values(), query);
-      return { ...page, users: page.users.map(copyUser) };
+      const d = get();
+      const page = selectUsers(d.users.values(), query);
+      return { ...page, users: page.users.map(copyUser), latestPosition: String(d.nextPosition - 1) };
     },
     async listOrgs(query) {
       const d = get();
@@ -254,10 +289,12 @@ function operations(get: () => Data): StoreTx {
       const existing = d.memberships.get(key);
       const roles = existing ? [...existing.roles, ...m.roles.filter((r) => !existing.roles.includes(r))] : [...new Set(m.roles)];
       d.memberships.set(key, { userId: m.userId, scope: m.scope, roles: [...new Set(roles)] });
+      changed.add(m.userId);
     },
     async deleteMemberships(userId) {
       const d = get();
       for (const [k, m] of d.memberships) if (m.userId === userId) d.memberships.delete(k);
+      changed.add(userId);
     },
 
     async findTokenByHash(hash) {
@@ -280,7 +317,24 @@ function operations(get: () => Data): StoreTx {
       const t = get().tokens.get(id);
       if (!t) return false;
       t.revokedAt ??= at;
+      changed.add(t.userId);
       return true;
+    },
+
+    async findTokenPrincipal(hash) {
+      const d = get();
+      for (const t of d.tokens.values()) {
+        if (!t.hash.equals(hash)) continue;
+        const token = { id: t.id, userId: t.userId, expiresAt: dateOrNull(t.expiresAt), revokedAt: dateOrNull(t.revokedAt) };
+        return { token, user: principalOf(d, t.userId) };
+      }
+      return undefined;
+    },
+    async getPrincipalUser(userId) {
+      return principalOf(get(), userId);
+    },
+    async principalChanged(userId) {
+      changed.add(userId);
     },
 
     async getSetting(key) {
@@ -322,16 +376,19 @@ function transactionHandle(ops: StoreTx, state: { aborted: boolean; ended: boole
 export function createMemoryStore(): MemoryStore {
   let committed = emptyData();
   let queue: Promise<unknown> = Promise.resolve();
+  const listeners = new Set<PrincipalChangeListener>();
 
   /** One transaction at a time, on a copy that becomes the committed data on success. */
   const transaction = <T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> => {
     const run = queue.then(async () => {
       const working = cloneData(committed);
       const state = { aborted: false, ended: false };
+      const changed = new Set<string>();
       try {
-        const result = await fn(transactionHandle(operations(() => working), state));
+        const result = await fn(transactionHandle(operations(() => working, changed), state));
         if (state.aborted) throw new Error("Transaction was rolled back instead of committed: an operation in it failed");
         committed = working;
+        for (const id of changed) for (const l of listeners) l(id);
         return result;
       } finally {
         state.ended = true;
@@ -344,6 +401,24 @@ export function createMemoryStore(): MemoryStore {
   return {
     transaction,
     read: operations(() => committed),
+    applyUserChange: (change) =>
+      transaction(async (tx) => {
+        const current = await tx.lockUser(change.before.id);
+        if (!current || current.sequence !== change.before.sequence) return false;
+        const version = rowVersions.get(change.before);
+        if (version !== undefined && version !== rowVersions.get(current)) return false;
+        await tx.updateUser(change.after);
+        const now = await tx.lockUser(change.before.id);
+        rowVersions.set(change.after, rowVersions.get(now!)!);
+        await tx.appendEvents(change.events);
+        for (const purpose of change.discardCodes) await tx.deleteCode(change.before.id, purpose);
+        if (change.principalChanged) await tx.principalChanged(change.before.id);
+        return true;
+      }),
+    onPrincipalChange(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
     withAdvisoryLock: (_key, fn) => transaction(fn),
     notifications: () => committed.notifications.map(copyNotification),
     close: async () => undefined,

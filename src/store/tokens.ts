@@ -26,11 +26,12 @@ export async function listTokens(db: Kysely<Database>, userId: string): Promise<
   return rows.map(toRecord);
 }
 
-export async function revokeToken(db: Kysely<Database>, id: string, at: Date): Promise<boolean> {
-  const found = await db.selectFrom("tokens").select("id").where("id", "=", id).executeTakeFirst();
-  if (!found) return false;
+/** Revokes the token (an earlier revocation stays); the id of its user, undefined when there is no such token. */
+export async function revokeToken(db: Kysely<Database>, id: string, at: Date): Promise<string | undefined> {
+  const found = await db.selectFrom("tokens").select("user_id").where("id", "=", id).executeTakeFirst();
+  if (!found) return undefined;
   await db.updateTable("tokens").set({ revoked_at: at }).where("id", "=", id).where("revoked_at", "is", null).execute();
-  return true;
+  return found.user_id;
 }
 
 function toRecord(r: Selectable<TokensTable>): TokenRecord {

@@ -1,22 +1,36 @@
-import type { Insertable, Kysely, Selectable } from "kysely";
+import { sql, type Insertable, type Kysely, type Selectable } from "kysely";
 import type { Database, UsersTable } from "./schema.js";
 import { isUniqueViolation } from "./pg-errors.js";
 import { UserIdConflict, UsernameConflict, type Gender, type UserRecord, type UserState, type UserType } from "../domain/store.js";
 import { foldCase } from "../domain/users/user-filter.js";
 
 /** Index that keeps live usernames unique, case-insensitively (see migrations/0001). */
-const USERNAME_INDEX = "users_username_folded_live";
+export const USERNAME_INDEX = "users_username_folded_live";
 
 /** The case-insensitive form of a username: Unicode lower case, computed here, never by collation. */
 export function foldUsername(username: string): string {
   return foldCase(username);
 }
 
+/**
+ * The row version (PostgreSQL's `xmin`, new with every write of the row) of each record this
+ * store read or wrote: the fast write checks it besides the sequence, so that a write made beside
+ * Roster that left the sequence alone is noticed too.
+ */
+export const rowVersions = new WeakMap<UserRecord, string>();
+
 export async function getUser(db: Kysely<Database>, id: string, forUpdate = false): Promise<UserRecord | undefined> {
-  let query = db.selectFrom("users").selectAll().where("id", "=", id);
+  let query = db
+    .selectFrom("users")
+    .selectAll()
+    .select(sql<string>`xmin::text`.as("row_version"))
+    .where("id", "=", id);
   if (forUpdate) query = query.forUpdate();
   const row = await query.executeTakeFirst();
-  return row && toRecord(row);
+  if (!row) return undefined;
+  const record = toRecord(row);
+  rowVersions.set(record, row.row_version);
+  return record;
 }
 
 export async function usernameTaken(db: Kysely<Database>, username: string, exceptUserId?: string): Promise<boolean> {
@@ -59,7 +73,7 @@ async function translateConflict<T>(write: () => Promise<T>): Promise<T> {
   }
 }
 
-function toRow(u: UserRecord): Insertable<UsersTable> {
+export function toRow(u: UserRecord): Insertable<UsersTable> {
   return {
     id: u.id,
     org_id: u.orgId,

@@ -47,6 +47,8 @@ async function signer(privateKey: CryptoKey, kid: string) {
 export interface TestRosterOptions {
   /** The clock Roster reads (see test/support/clock.ts); default: the system's. */
   now?: () => Date;
+  /** Hears the text of every statement Roster sends to its database. */
+  onStatement?: (sql: string) => void;
 }
 
 export async function startTestRoster(extraEnv: Record<string, string> = {}, options: TestRosterOptions = {}): Promise<TestRoster> {
@@ -74,7 +76,7 @@ export async function startTestRoster(extraEnv: Record<string, string> = {}, opt
   const config = loadConfig(env);
   let roster: RunningRoster;
   try {
-    roster = await startRoster(config, pino({ level: "silent" }), { now: options.now });
+    roster = await startRoster(config, pino({ level: "silent" }), { now: options.now, onStatement: options.onStatement });
   } catch (e) {
     await database.drop();
     throw e;

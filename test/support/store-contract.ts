@@ -878,6 +878,131 @@ export function describeStoreContract(name: string, target: StoreContractTarget)
       });
     });
 
+    describe("applyUserChange", () => {
+      const change = (before: UserRecord, patch: Partial<UserRecord>, n = 1, discardCodes: CodePurpose[] = []) => ({
+        before,
+        after: { ...before, ...patch, sequence: before.sequence + n, changedAt: at(40) },
+        events: Array.from({ length: n }, (_, i) => userEvent(before.id, before.sequence + i + 1)),
+        discardCodes,
+        principalChanged: false,
+      });
+
+      test("writes the new state, the events and the discarded codes when the sequence still matches", async () => {
+        const user = newUser("u1", { sequence: 3 });
+        await tx(async (t) => {
+          await t.insertUser(user);
+          await t.putCode(newCode("u1", "password_reset"));
+          await t.putCode(newCode("u1", "email"));
+        });
+        const c = change(user, { givenName: "Augusta", username: "Augusta.K", passwordChangedAt: at(40) }, 2, ["password_reset"]);
+        assert.equal(await store.applyUserChange(c), true);
+        assert.deepEqual(await store.read.getUser("u1"), c.after);
+        assert.deepEqual((await store.read.listEvents("u1")).map((e) => e.sequence), [4, 5]);
+        assert.equal(await store.read.getCode("u1", "password_reset"), undefined);
+        assert.ok(await store.read.getCode("u1", "email"));
+        assert.equal(await store.read.usernameTaken("augusta.k"), true);
+      });
+
+      test("writes nothing and answers false when the sequence moved or the user is gone", async () => {
+        const user = newUser("u1", { sequence: 3 });
+        await tx((t) => t.insertUser(user));
+        await tx((t) => t.updateUser({ ...user, sequence: 4 }));
+        assert.equal(await store.applyUserChange(change(user, { givenName: "Stale" }, 1, ["email"])), false);
+        assert.equal((await store.read.getUser("u1"))?.givenName, user.givenName);
+        assert.deepEqual(await store.read.listEvents("u1"), []);
+        assert.equal(await store.applyUserChange(change(newUser("ghost"), { givenName: "X" })), false);
+        assert.deepEqual(await store.read.listEvents("ghost"), []);
+      });
+
+      test("concurrent changes planned on one snapshot: exactly one applies", async () => {
+        const user = newUser("u1", { sequence: 1 });
+        await tx((t) => t.insertUser(user));
+        const results = await Promise.all(Array.from({ length: 6 }, (_, i) => store.applyUserChange(change(user, { nickName: `n${i}` }))));
+        assert.equal(results.filter(Boolean).length, 1);
+        assert.deepEqual((await store.read.listEvents("u1")).map((e) => e.sequence), [2]);
+      });
+
+      test("a record read (or written) before the row was written again does not apply, even with the same sequence", async () => {
+        const user = newUser("u1", { sequence: 3 });
+        await tx((t) => t.insertUser(user));
+        const read = (await store.read.getUser("u1"))!;
+        // written beside the runner, the sequence left alone
+        await tx((t) => t.updateUser({ ...read, state: "initial" }));
+        assert.equal(await store.applyUserChange(change(read, { givenName: "Stale" })), false);
+        const fresh = (await store.read.getUser("u1"))!;
+        const c = change(fresh, { givenName: "Fresh" });
+        assert.equal(await store.applyUserChange(c), true);
+        // the state it wrote is a valid base for the next change
+        assert.equal(await store.applyUserChange(change(c.after, { givenName: "Next" })), true);
+        assert.equal((await store.read.getUser("u1"))?.givenName, "Next");
+        assert.equal((await store.read.getUser("u1"))?.state, "initial");
+      });
+
+      test("a username held by another live user is a UsernameConflict and writes nothing", async () => {
+        const user = newUser("u1");
+        await tx(async (t) => {
+          await t.insertUser(user);
+          await t.insertUser(newUser("u2", { username: "Taken" }));
+        });
+        await assert.rejects(store.applyUserChange(change(user, { username: "TAKEN" })), UsernameConflict);
+        assert.equal((await store.read.getUser("u1"))?.username, user.username);
+        assert.deepEqual(await store.read.listEvents("u1"), []);
+      });
+    });
+
+    describe("principals", () => {
+      test("a token with its user's organization, state and memberships; a user's alone", async () => {
+        await tx(async (t) => {
+          await t.insertUser(newUser("u1", { state: "locked" }));
+          await t.addMembership({ userId: "u1", scope: "o2", roles: ["ORG_OWNER"] });
+          await t.addMembership({ userId: "u1", scope: "instance", roles: ["IAM_OWNER"] });
+          await t.insertToken(newToken("t1", "u1", { expiresAt: at(9) }));
+          await t.insertToken(newToken("t2", "gone"));
+        });
+        const memberships = [
+          { userId: "u1", scope: "instance", roles: ["IAM_OWNER"] },
+          { userId: "u1", scope: "o2", roles: ["ORG_OWNER"] },
+        ];
+        const user = { id: "u1", orgId: "org-1", state: "locked", memberships };
+        assert.deepEqual(await store.read.findTokenPrincipal(newToken("t1", "u1").hash), {
+          token: { id: "t1", userId: "u1", expiresAt: at(9), revokedAt: null },
+          user,
+        });
+        assert.deepEqual(await store.read.findTokenPrincipal(newToken("t2", "gone").hash), {
+          token: { id: "t2", userId: "gone", expiresAt: null, revokedAt: null },
+          user: undefined,
+        });
+        assert.equal(await store.read.findTokenPrincipal(Buffer.alloc(32)), undefined);
+        assert.deepEqual(await store.read.getPrincipalUser("u1"), user);
+        assert.equal(await store.read.getPrincipalUser("gone"), undefined);
+      });
+
+      test("listeners hear of a changed principal after commit, never of a rolled back one", async () => {
+        const heard: (string | undefined)[] = [];
+        const stop = store.onPrincipalChange((id) => heard.push(id));
+        const user = newUser("u1");
+        await tx((t) => t.insertUser(user));
+        await assert.rejects(
+          tx(async (t) => {
+            await t.principalChanged("u1");
+            throw new Error("boom");
+          }),
+        );
+        assert.deepEqual(heard, []);
+        await tx((t) => t.principalChanged("u1"));
+        assert.deepEqual(heard, ["u1"]);
+        await tx((t) => t.addMembership({ userId: "u2", scope: "instance", roles: ["IAM_OWNER"] }));
+        await tx((t) => t.purgeUserData("u3"));
+        assert.deepEqual(heard, ["u1", "u2", "u3"]);
+        const locked = { ...user, state: "locked" as const, sequence: 2 };
+        await store.applyUserChange({ before: user, after: locked, events: [userEvent("u1", 2)], discardCodes: [], principalChanged: true });
+        assert.deepEqual(heard, ["u1", "u2", "u3", "u1"]);
+        stop();
+        await tx((t) => t.principalChanged("u1"));
+        assert.equal(heard.length, 4);
+      });
+    });
+
     describe("withAdvisoryLock", () => {
       test("holders of one key run one after the other", async () => {
         await tx((t) => t.insertUser(newUser("counter", { sequence: 0 })));

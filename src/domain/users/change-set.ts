@@ -68,6 +68,19 @@ export class ChangeSet {
     return this.events.length === 0;
   }
 
+  /**
+   * Nothing to write beyond the user's row, the events and discarded codes (the runner's
+   * one-statement path).
+   */
+  get onlyUserAndEvents(): boolean {
+    return !this.purge && this.notifications.length === 0 && [...this.codeWrites.values()].every((c) => c === null);
+  }
+
+  /** The purposes whose pending code this change discards. */
+  get discardedCodes(): CodePurpose[] {
+    return [...this.codeWrites].filter(([, c]) => c === null).map(([purpose]) => purpose);
+  }
+
   /** The user's sequence after these events. */
   get sequence(): number {
     return this.user.sequence + this.events.length;

@@ -34,21 +34,22 @@ export function userVisibility(deps: Pick<DomainDeps, "permissions">, principal:
 
 /**
  * ListUsers (contract.md §9.3): the limit, then the filters (nesting, `not` without operand), then
- * one page of the visible matches with their total. The event position is read before the list,
- * so the list reflects at least every event up to it.
+ * one page of the visible matches with their total. The stores read the event position in the
+ * list's own snapshot (one statement), so the list reflects every event up to it.
  */
 export async function listUsers(deps: DomainDeps, principal: Principal, input: ListUsersInput): Promise<ListUsersResult> {
   const limit = listLimit(input.limit);
   validateFilters(input.filters);
   const timestamp = deps.now();
-  const processedSequence = await deps.store.read.latestEventPosition();
-  const page = await deps.store.read.listUsers({
+  const query = {
     filters: input.filters,
     visibility: userVisibility(deps, principal),
     sort: input.sort,
     asc: input.asc,
     offset: input.offset,
     limit,
-  });
+  };
+  const page = await deps.store.read.listUsers(query);
+  const processedSequence = page.latestPosition ?? (await deps.store.read.latestEventPosition());
   return { users: page.users, total: page.total, processedSequence, timestamp };
 }

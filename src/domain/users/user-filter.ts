@@ -70,6 +70,8 @@ export interface UserPage {
   users: UserRecord[];
   /** Visible matches before paging. */
   total: number;
+  /** Position of the newest event in the log, in the page's snapshot (the stores give it; selectUsers does not). */
+  latestPosition?: string;
 }
 
 export const DEFAULT_LIST_LIMIT = 100;
