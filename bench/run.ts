@@ -9,12 +9,12 @@
  * milliseconds per request (from /proc/<pid>/stat of Roster and of its database backends),
  * statements per request (counted through Roster's statement hook), and Roster ÷ anchor.
  *
- *   npm run bench                             # embedded PostgreSQL, or a new database on DATABASE_URL's server
- *   npm run bench -- --seconds 10 --connections 32
- *   npm run bench -- --profile                # also writes Roster's CPU profile (.cpuprofile)
- *   npm run bench -- --only update            # update | get | hot | hashing | workers | pgbench (comma-separated)
- *   npm run bench -- --protocols grpc,rest    # grpc | connect | grpcweb | rest
- *   npm run bench -- --workers 4              # the ROSTER_WORKERS case (default 2)
+ *   npm run bench:fast-path                             # embedded PostgreSQL, or a new database on DATABASE_URL's server
+ *   npm run bench:fast-path -- --seconds 10 --connections 32
+ *   npm run bench:fast-path -- --profile                # also writes Roster's CPU profile (.cpuprofile)
+ *   npm run bench:fast-path -- --only update            # update | get | hot | hashing | workers | pgbench (comma-separated)
+ *   npm run bench:fast-path -- --protocols grpc,rest    # grpc | connect | grpcweb | rest
+ *   npm run bench:fast-path -- --workers 4              # the ROSTER_WORKERS case (default 2)
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtemp, readFile, readdir, rm, writeFile, mkdir } from "node:fs/promises";
