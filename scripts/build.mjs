@@ -6,23 +6,16 @@
 //   node scripts/build.mjs --if-stale  build only when dist/ is missing or older than its sources
 //   node scripts/build.mjs --check     exit 1 when a build is needed (build nothing)
 import { spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, rmdirSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { newestMtime, withLock } from "./build-lock.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const DIST = join(root, "dist");
 /** Written last: its presence and age say whether dist/ holds a complete build of the sources. */
 export const BUILD_STAMP = join(DIST, ".build-stamp");
 const SOURCES = [join(root, "src"), join(root, "tsconfig.json"), join(root, "tsconfig.build.json"), join(root, "package-lock.json")];
-
-function newestMtime(path) {
-  const info = statSync(path);
-  if (!info.isDirectory()) return info.mtimeMs;
-  let newest = info.mtimeMs;
-  for (const entry of readdirSync(path)) newest = Math.max(newest, newestMtime(join(path, entry)));
-  return newest;
-}
 
 export function buildNeeded() {
   if (!existsSync(BUILD_STAMP)) return true;
@@ -48,18 +41,7 @@ function copyAssets(dir) {
 export function build({ ifStale = false } = {}) {
   if (ifStale && !buildNeeded()) return false;
   mkdirSync(DIST, { recursive: true });
-  const lock = join(DIST, ".build.lock");
-  const deadline = Date.now() + 180_000;
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      break;
-    } catch {
-      if (Date.now() > deadline) throw new Error(`another build holds ${lock}; remove it if no build is running`);
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
-    }
-  }
-  try {
+  return withLock(join(DIST, ".build.lock"), 180_000, () => {
     if (ifStale && !buildNeeded()) return false; // built by the process that held the lock
     const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
     if (!existsSync(tsc)) {
@@ -75,9 +57,7 @@ export function build({ ifStale = false } = {}) {
     copyAssets(join(root, "src"));
     writeFileSync(BUILD_STAMP, `${new Date().toISOString()}\n`);
     return true;
-  } finally {
-    rmdirSync(lock);
-  }
+  });
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

@@ -4,23 +4,16 @@
 //   node scripts/ensure-ui.mjs          build when needed
 //   node scripts/ensure-ui.mjs --check  exit 1 when a build is needed (build nothing)
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, rmdirSync, statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { newestMtime, withLock } from "./build-lock.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 export const UI_OUT_DIR = join(root, "dist", "ui");
 const BUILT_MARKER = join(UI_OUT_DIR, "index.html");
 /** Everything the build reads besides node_modules: the pages and the generated descriptors. */
 const SOURCES = [join(root, "ui"), join(root, "src", "gen"), join(root, "package-lock.json")];
-
-function newestMtime(path) {
-  const info = statSync(path);
-  if (!info.isDirectory()) return info.mtimeMs;
-  let newest = info.mtimeMs;
-  for (const entry of readdirSync(path)) newest = Math.max(newest, newestMtime(join(path, entry)));
-  return newest;
-}
 
 export function uiBuildNeeded() {
   if (!existsSync(BUILT_MARKER)) return true;
@@ -31,19 +24,7 @@ export function uiBuildNeeded() {
 /** Runs `vite build` (once at a time across processes: a lock directory guards it). */
 export function ensureUiBuilt({ quiet = false } = {}) {
   if (!uiBuildNeeded()) return false;
-  const lock = join(root, "dist", ".ui-build.lock");
-  mkdirSync(dirname(lock), { recursive: true });
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      break;
-    } catch {
-      if (Date.now() > deadline) throw new Error(`another build holds ${lock}; remove it if no build is running`);
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
-    }
-  }
-  try {
+  return withLock(join(root, "dist", ".ui-build.lock"), 120_000, () => {
     if (!uiBuildNeeded()) return false; // built by the process that held the lock
     const vite = join(root, "node_modules", "vite", "bin", "vite.js");
     if (!existsSync(vite)) {
@@ -55,9 +36,7 @@ export function ensureUiBuilt({ quiet = false } = {}) {
     });
     if (r.status !== 0) throw new Error(`vite build failed (exit ${r.status ?? r.signal})`);
     return true;
-  } finally {
-    rmdirSync(lock);
-  }
+  });
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
