@@ -133,6 +133,19 @@ describe("the roster CLI", () => {
     }
   });
 
+  test("migrate applies the migrations of a new database and exits 0; a second run has none to apply", async () => {
+    const db = await serverDatabase();
+    const env = { ...baseEnv(await newDir()), DATABASE_URL: db.url };
+    const first = await runRosterCommand(["migrate"], env);
+    assert.equal(first.status, 0, first.stdout + first.stderr);
+    const applied = lines(first.stdout).find((l) => l.msg === "migrations applied");
+    assert.ok(applied);
+    assert.equal((applied.applied as string[])[0], "0001_initial");
+    const again = await runRosterCommand(["migrate"], env);
+    assert.equal(again.status, 0);
+    assert.ok(lines(again.stdout).some((l) => l.msg === "no pending migrations"));
+  });
+
   test("a port in use: the start fails at once and names PORT", async () => {
     const taken = net.createServer();
     await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));

@@ -22,11 +22,9 @@ export interface CommandContext {
   defaultOrgId(): Promise<string>;
 }
 
-export async function withDatabase<T>(purpose: string, fn: (ctx: CommandContext) => Promise<T>): Promise<T> {
-  const config = loadConfig();
-  // info lines of opening the embedded database are noise for a one-shot command
-  const logger = createLogger(config.logLevel === "info" ? "warn" : config.logLevel, { destination: 2 });
-  const database = await openDatabase({
+/** The instance's database as the configuration names it, opened for `purpose` (see data-dir-lock.ts). */
+export function openInstanceDatabase(config: Config, logger: Logger, purpose: string): Promise<OpenedDatabase> {
+  return openDatabase({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
     embeddedRuntimeDir: config.embeddedRuntimeDir,
@@ -34,6 +32,13 @@ export async function withDatabase<T>(purpose: string, fn: (ctx: CommandContext)
     logger,
     purpose,
   });
+}
+
+export async function withDatabase<T>(purpose: string, fn: (ctx: CommandContext) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  // info lines of opening the embedded database are noise for a one-shot command
+  const logger = createLogger(config.logLevel === "info" ? "warn" : config.logLevel, { destination: 2 });
+  const database = await openInstanceDatabase(config, logger, purpose);
   try {
     await migrateToLatest(database.db);
     const store = createStore(database.db);

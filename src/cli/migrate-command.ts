@@ -1,21 +1,14 @@
 /** `roster migrate`: applies pending migrations and exits. */
 import { loadConfig } from "../config/load-config.js";
 import { createLogger } from "../logger.js";
-import { openDatabase } from "../store/database.js";
 import { migrateToLatest } from "../store/migrate.js";
 import type { ParsedArgs } from "./args.js";
+import { openInstanceDatabase } from "./command-context.js";
 
 export async function migrate(_args: ParsedArgs): Promise<number> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
-  const database = await openDatabase({
-    databaseUrl: config.databaseUrl,
-    dataDir: config.dataDir,
-    embeddedRuntimeDir: config.embeddedRuntimeDir,
-    timeouts: config.database,
-    logger,
-    purpose: "migrate",
-  });
+  const database = await openInstanceDatabase(config, logger, "migrate");
   try {
     const applied = await migrateToLatest(database.db);
     logger.info({ applied }, applied.length ? "migrations applied" : "no pending migrations");
