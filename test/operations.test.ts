@@ -123,14 +123,8 @@ describe("the roster CLI", () => {
     assert.equal(fromFile.status, 1);
     assert.match(fromFile.stdout, /ROSTER_LOG_LEVEL must be one of/, "the file's value was read");
     const missing = await runRosterCommand(["start", "--env-file", path.join(dir, "nope.env")], { ROSTER_DATA_DIR: dir });
-    if (Number(process.versions.node.split(".")[0]) >= 22) {
-      assert.equal(missing.status, 1);
-      assert.match(missing.stdout, /--env-file .*nope\.env: no such file/);
-    } else {
-      // Node 20 itself reads an --env-file argument anywhere on the command line, and stops first
-      assert.equal(missing.status, 9);
-      assert.match(missing.stderr, /nope\.env: not found/);
-    }
+    assert.equal(missing.status, 1);
+    assert.match(missing.stdout, /--env-file .*nope\.env: no such file/);
   });
 
   test("migrate applies the migrations of a new database and exits 0; a second run has none to apply", async () => {

@@ -54,7 +54,8 @@ export interface CommandResult {
 /** Runs `roster <args>` from dist/ with exactly `env` (plus PATH and HOME) and collects its output. */
 export async function runRosterCommand(args: string[], env: Record<string, string>, opts: { timeoutMs?: number; cwd?: string } = {}): Promise<CommandResult> {
   ensureBuilt();
-  const child = spawn(process.execPath, [ENTRY, ...args], {
+  // `--`: Node itself would otherwise act on an `--env-file` argument meant for Roster
+  const child = spawn(process.execPath, ["--", ENTRY, ...args], {
     cwd: opts.cwd ?? REPO_ROOT,
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/root", ...env },
     stdio: ["ignore", "pipe", "pipe"],
