@@ -8,11 +8,9 @@ import { ensureInstance } from "./auth/bootstrap.js";
 import type { DomainDeps } from "./domain/deps.js";
 import { createPermissionChecker } from "./domain/permissions.js";
 import { createPasswordHasher, setMaxImportCost } from "./domain/users/password-hash.js";
-import { parseUrlTemplate } from "./domain/users/url-template.js";
 import { UserService } from "./gen/zitadel/user/v2/user_service_pb.js";
 import { OrganizationService } from "./gen/zitadel/org/v2/org_service_pb.js";
 import { SelfService } from "./gen/roster/selfservice/v1/self_service_pb.js";
-import { sql } from "kysely";
 import { startDelivery, type Delivery } from "./notify/start-delivery.js";
 import { outboxCounts } from "./store/notification-outbox.js";
 import { createReadiness, startServer } from "./server/server.js";
@@ -75,7 +73,6 @@ export interface StartOptions extends RosterHooks {
 export async function startRoster(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningRoster> {
   const now = options.now ?? (() => new Date());
   const hooks: RosterHooks = options;
-  for (const t of Object.values(config.defaultUrlTemplates)) parseUrlTemplate(t);
   const database = await openDatabase({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
@@ -122,9 +119,7 @@ export async function startRoster(config: Config, logger: Logger, options: Start
     // other processes' lock, deactivation, deletion or membership change empties this one's cache
     principalFeed = await listenPrincipalChanges({ url: database.url, logger, onChange: (id) => authenticator.invalidate(id) });
     const readiness = createReadiness({
-      pingDatabase: async () => {
-        await sql`SELECT 1`.execute(database.db);
-      },
+      pingDatabase: () => database.ping(),
       onDatabaseChange: (answering, detail) =>
         answering
           ? logger.info("readiness: the database answers again")

@@ -37,28 +37,27 @@ export async function runCli(argv: readonly string[]): Promise<number | undefine
   } catch (err) {
     return usageFailure((err as Error).message);
   }
-  const name = args.words.length === 0 ? "start" : args.words.slice(0, 2).join(" ");
-  const known = COMMANDS[name] ? name : COMMANDS[args.words[0] ?? ""] ? args.words[0]! : undefined;
+  // a command is one word ("start") or two ("token issue"), with nothing after it
+  const [first = "start", second] = args.words;
+  const command = [second === undefined ? first : `${first} ${second}`].find((c) => COMMANDS[c] && args.words.length <= 2);
+  const group = args.words.length === 1 && isGroup(first) ? first : undefined;
   if (args.help) {
-    const group = args.words.length === 1 && isGroup(args.words[0]!) ? args.words[0] : undefined;
-    const text = args.words.length === 0 ? generalHelp() : group ? generalHelp(group) : known ? commandHelp(known) : undefined;
+    const text = args.words.length === 0 ? generalHelp() : command ? commandHelp(command) : group ? generalHelp(group) : undefined;
     if (text === undefined) return usageFailure(`unknown command "${args.words.join(" ")}"`);
     process.stdout.write(text);
     return 0;
   }
-  const handler = known === undefined ? undefined : HANDLERS[known];
-  if (!handler && args.words.length === 1 && isGroup(args.words[0]!)) {
-    process.stderr.write(generalHelp(args.words[0]));
+  if (group) {
+    process.stderr.write(generalHelp(group));
     return 2;
   }
-  if (!handler || (known !== name && args.words.length > 1)) {
-    return usageFailure(`unknown command "${args.words.join(" ")}"`);
-  }
+  const handler = command === undefined ? undefined : HANDLERS[command];
+  if (!handler) return usageFailure(`unknown command "${args.words.join(" ")}"`);
   try {
     for (const file of args.envFiles) loadEnvFile(file);
     return await handler(args);
   } catch (err) {
-    if (err instanceof UsageError) return usageFailure(err.message, known);
+    if (err instanceof UsageError) return usageFailure(err.message, command);
     reportFailure(err);
     return 1;
   }

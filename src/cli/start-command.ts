@@ -32,8 +32,6 @@ export async function start(_args: ParsedArgs): Promise<undefined> {
       return;
     }
     stopping = true;
-    // not ready first (/readyz 503, health NOT_SERVING), before anything else of the shutdown
-    roster.markDraining();
     logger.info({ signal }, "shutting down");
     roster.close().then(
       ({ runningHashes }) => {

@@ -45,15 +45,19 @@ function logLevel(env: Env): string {
   return v;
 }
 
+/** The URL `v` names, or undefined when it is not one. */
+function parseUrl(v: string): URL | undefined {
+  try {
+    return new URL(v);
+  } catch {
+    return undefined;
+  }
+}
+
 function httpUrl(env: Env, name: string, fallback: string): string {
   const v = str(env, name);
   if (v === undefined) return fallback;
-  let url: URL | undefined;
-  try {
-    url = new URL(v);
-  } catch {
-    url = undefined;
-  }
+  const url = parseUrl(v);
   if (!url || (url.protocol !== "http:" && url.protocol !== "https:") || !url.host) {
     throw new ConfigError(`${name} must be an absolute http:// or https:// URL (e.g. https://id.example.com), got "${v}"`);
   }
@@ -91,14 +95,8 @@ function corsOrigins(env: Env): string[] {
     .map((o) => o.trim())
     .filter((o) => o !== "");
   for (const o of list) {
-    let ok = false;
-    try {
-      const u = new URL(o);
-      ok = (u.protocol === "http:" || u.protocol === "https:") && u.origin === o;
-    } catch {
-      ok = false;
-    }
-    if (!ok) throw new ConfigError(`ROSTER_CORS_ORIGINS must be a comma-separated list of origins such as https://app.example.com or http://localhost:5173 (scheme, host, optional port; no path or trailing slash), got "${o}"`);
+    const u = parseUrl(o);
+    if (!u || (u.protocol !== "http:" && u.protocol !== "https:") || u.origin !== o) throw new ConfigError(`ROSTER_CORS_ORIGINS must be a comma-separated list of origins such as https://app.example.com or http://localhost:5173 (scheme, host, optional port; no path or trailing slash), got "${o}"`);
   }
   return list;
 }
@@ -197,12 +195,8 @@ function deliveryConfig(env: Env): DeliveryConfig {
   const smtpUrl = str(env, "ROSTER_SMTP_URL");
   let smtp: DeliveryConfig["smtp"];
   if (smtpUrl) {
-    let parsed: URL;
-    try {
-      parsed = new URL(smtpUrl);
-    } catch {
-      throw new ConfigError("ROSTER_SMTP_URL must be a URL like smtp://mail.example.com:587 or smtps://mail.example.com:465");
-    }
+    const parsed = parseUrl(smtpUrl);
+    if (!parsed) throw new ConfigError("ROSTER_SMTP_URL must be a URL like smtp://mail.example.com:587 or smtps://mail.example.com:465");
     if ((parsed.protocol !== "smtp:" && parsed.protocol !== "smtps:") || !parsed.hostname) {
       throw new ConfigError(`ROSTER_SMTP_URL must start with smtp:// or smtps:// and name a host, got "${parsed.protocol}//…"`);
     }

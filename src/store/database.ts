@@ -1,5 +1,5 @@
 /** Opens the database: a pool on DATABASE_URL, or an embedded PostgreSQL under the data dir. */
-import { Kysely, PostgresDialect } from "kysely";
+import { Kysely, PostgresDialect, sql } from "kysely";
 import pg from "pg";
 import type { Logger } from "pino";
 import { StartupError } from "../startup-error.js";
@@ -57,6 +57,8 @@ export interface OpenedDatabase {
   db: Kysely<Database>;
   /** Ends the pool, then stops the embedded server if this process started it. Idempotent. */
   close(): Promise<void>;
+  /** One round trip (`SELECT 1`): resolves when the database answers. */
+  ping(): Promise<void>;
   /** Connection URL (other processes may connect to it; contains the embedded password). */
   url: string;
   embedded: boolean;
@@ -123,6 +125,9 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<OpenedDat
   return {
     db,
     close,
+    async ping() {
+      await sql`SELECT 1`.execute(db);
+    },
     url,
     embedded: embedded !== undefined,
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
