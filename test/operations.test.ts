@@ -168,7 +168,7 @@ describe("npm start", () => {
     assert.ok(res, "the server answers");
     const pgdata = path.join(dataDir, "pg");
     assert.ok(postgresServing(pgdata).length > 0, "the embedded PostgreSQL runs");
-    const serverPid = Number(readFileSync(path.join(dataDir, "embedded-pg.owner"), "utf8"));
+    const serverPid = (JSON.parse(readFileSync(path.join(dataDir, "roster.lock"), "utf8")) as { pid: number }).pid;
     const stat = readFileSync(`/proc/${serverPid}/stat`, "utf8");
     const parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
     assert.equal(parent, npm.pid, "the server is npm's own child (the script execs node): no shell in between to swallow the signal");

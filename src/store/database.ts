@@ -77,6 +77,7 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<OpenedDat
           dir: opts.dataDir,
           port: opts.embeddedPort,
           runtimeDir: opts.embeddedRuntimeDir,
+          joinRunning: !claim!.owned,
           logger: opts.logger,
           onFatal: opts.onFatal,
         });

@@ -10,7 +10,6 @@
  *   pg/               the cluster (owned by the `postgres` OS user when we run as root)
  *   pg/server.log     server output
  *   embedded-pg.json  credentials and last port (mode 0600)
- *   embedded-pg.owner pid of the process that started the running server
  */
 import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
@@ -40,6 +39,11 @@ export interface EmbeddedOptions {
   /** Name of the application database, created when missing. */
   database?: string;
   logger?: Logger;
+  /**
+   * Share the server that the process holding the data directory runs, instead of starting one
+   * (see data-dir-lock.ts); without it, a server found running is a stale one and is replaced.
+   */
+  joinRunning?: boolean;
   /**
    * When running as root: where a copy of the binaries, and the cluster of a data directory the
    * postgres OS user cannot reach, are kept (ROSTER_EMBEDDED_RUNTIME_DIR; default /var/lib/roster).
@@ -78,7 +82,6 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
   const dir = path.resolve(opts.dir);
   let pgdata = path.join(dir, "pg");
   const stateFile = path.join(dir, "embedded-pg.json");
-  const ownerFile = path.join(dir, "embedded-pg.owner");
   const database = opts.database ?? "roster";
   const log = opts.logger;
 
@@ -123,16 +126,16 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
   const password = state.password;
 
   const running = await runningServer(pgdata);
+  if (opts.joinRunning) {
+    // `roster migrate` or `roster token …` beside a running `roster start`: share its server
+    if (!running) throw new StartupError(`the Roster process that holds ${dir} has not started its embedded database yet; try again in a moment`);
+    log?.info({ port: running.port }, "using embedded PostgreSQL started by another process");
+    await ensureDatabase(running.port, password, database);
+    return { url: urlFor(running.port, password, database), port: running.port, stop: async () => {} };
+  }
   if (running) {
-    const owner = await readOwner(ownerFile);
-    if (owner !== undefined && owner !== process.pid && processAlive(owner)) {
-      // Another live process (e.g. `roster migrate` beside `roster start`) owns it: share it.
-      log?.info({ port: running.port, owner }, "using embedded PostgreSQL started by another process");
-      const url = urlFor(running.port, password, database);
-      await ensureDatabase(running.port, password, database);
-      return { url, port: running.port, stop: async () => {} };
-    }
-    // Left behind by a process that died: stop it cleanly, then start our own.
+    // This process holds the data directory (data-dir-lock.ts), so a running server was left
+    // behind by a process that died: stop it cleanly, then start our own.
     log?.warn({ pid: running.pid, port: running.port }, "stopping stale embedded PostgreSQL");
     await pgCtl(bin, ["stop", "-D", pgdata, "-m", "fast", "-w", "-t", "60"], user, pgdata);
   }
@@ -140,7 +143,6 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
   const port = opts.port ?? (await choosePort(state.port));
   if (port !== state.port) await writeState(stateFile, { ...state, port });
   await startServer(bin, pgdata, port, user);
-  await fs.writeFile(ownerFile, String(process.pid));
   log?.info({ port }, "embedded PostgreSQL started");
 
   let stopped = false;
@@ -157,7 +159,6 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     watchdog.cancel();
     await watchdog.idle();
     await pgCtl(bin, ["stop", "-D", pgdata, "-m", "fast", "-w", "-t", "60"], user, pgdata);
-    await fs.rm(ownerFile, { force: true });
     log?.info("embedded PostgreSQL stopped");
   };
   try {
@@ -354,12 +355,6 @@ async function writeState(file: string, state: Persisted): Promise<void> {
   const tmp = `${file}.${process.pid}.tmp`;
   await fs.writeFile(tmp, JSON.stringify(state), { mode: 0o600 });
   await fs.rename(tmp, file);
-}
-
-async function readOwner(file: string): Promise<number | undefined> {
-  const text = await fs.readFile(file, "utf8").catch(() => "");
-  const pid = Number.parseInt(text.trim(), 10);
-  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }
 
 function processAlive(pid: number): boolean {
