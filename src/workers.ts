@@ -22,6 +22,8 @@ import { migrateToLatest } from "./store/migrate.js";
 
 export async function runPrimary(config: Config, logger: Logger, workers: number): Promise<void> {
   let stopping = false;
+  // the workers forked so far: onFatal below ends them too
+  const alive = new Set<Worker>();
   const database = await openDatabase({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
@@ -52,7 +54,6 @@ export async function runPrimary(config: Config, logger: Logger, workers: number
 
   const env = { DATABASE_URL: database.url, ROSTER_WORKER: "1" };
   const listening = new Set<number>();
-  const alive = new Set<Worker>();
   let ready = false;
   const fork = (): Worker => {
     const worker = cluster.fork(env);

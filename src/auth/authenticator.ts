@@ -27,11 +27,9 @@ export interface AuthenticatorDeps {
   logger: AuthLogger;
   /** The clock for token expiry (default: the system's). */
   now?: () => Date;
-  /** Principal cache bounds (default: PRINCIPAL_CACHE_DEFAULTS); `maxEntries: 0` disables it. */
-  cache?: Partial<PrincipalCacheOptions>;
 }
 
-export const PRINCIPAL_CACHE_DEFAULTS: PrincipalCacheOptions = { maxEntries: 10_000, ttlMs: 1_000 };
+const PRINCIPAL_CACHE_DEFAULTS: PrincipalCacheOptions = { maxEntries: 10_000, ttlMs: 1_000 };
 
 const BEARER = "Bearer ";
 
@@ -47,7 +45,7 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator & { 
   const { store, logger } = deps;
   const now = deps.now ?? (() => new Date());
   const jwt = createJwtVerifier(deps.config.jwt, now);
-  const cache = new PrincipalCache({ ...PRINCIPAL_CACHE_DEFAULTS, ...deps.cache });
+  const cache = new PrincipalCache(PRINCIPAL_CACHE_DEFAULTS);
   store.onPrincipalChange((userId) => cache.invalidate(userId));
 
   /**

@@ -28,10 +28,13 @@ export async function listTokens(db: Kysely<Database>, userId: string): Promise<
 
 /** Revokes the token (an earlier revocation stays); the id of its user, undefined when there is no such token. */
 export async function revokeToken(db: Kysely<Database>, id: string, at: Date): Promise<string | undefined> {
-  const found = await db.selectFrom("tokens").select("user_id").where("id", "=", id).executeTakeFirst();
-  if (!found) return undefined;
-  await db.updateTable("tokens").set({ revoked_at: at }).where("id", "=", id).where("revoked_at", "is", null).execute();
-  return found.user_id;
+  const row = await db
+    .updateTable("tokens")
+    .set((eb) => ({ revoked_at: eb.fn.coalesce("revoked_at", eb.val(at)) }))
+    .where("id", "=", id)
+    .returning("user_id")
+    .executeTakeFirst();
+  return row?.user_id;
 }
 
 function toRecord(r: Selectable<TokensTable>): TokenRecord {

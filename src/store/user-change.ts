@@ -13,10 +13,9 @@
  */
 import { sql, type Kysely, type RawBuilder } from "kysely";
 import type { Database } from "./schema.js";
-import { UsernameConflict, type UserChange } from "../domain/store.js";
-import { isUniqueViolation } from "./pg-errors.js";
+import type { UserChange } from "../domain/store.js";
 import { PRINCIPAL_CHANNEL } from "./principals.js";
-import { USERNAME_INDEX, rowVersions, toRow } from "./users.js";
+import { rowVersions, toRow, translateConflict } from "./users.js";
 
 const same = (a: unknown, b: unknown): boolean =>
   a instanceof Date && b instanceof Date ? a.getTime() === b.getTime() : a === b;
@@ -48,14 +47,14 @@ export async function applyUserChange(db: Kysely<Database>, change: UserChange):
     : sql``;
   const discard =
     change.discardCodes.length > 0
-      ? sql`, c AS (DELETE FROM codes WHERE user_id IN (SELECT id FROM u) AND purpose = ANY(${change.discardCodes}::text[]) RETURNING 1)`
+      ? sql`, c AS (DELETE FROM codes WHERE user_id IN (SELECT id FROM u) AND purpose = ANY(${change.discardCodes}::text[]))`
       : sql``;
-  const discarded = change.discardCodes.length > 0 ? sql`, (SELECT count(*) FROM c) AS discarded` : sql``;
+  // data-modifying CTEs (e, c) always run; the SELECT of n runs only when referenced
   const notified = change.principalChanged ? sql`, (SELECT count(*) FROM n) AS notified` : sql``;
   const version = rowVersions.get(change.before);
   const sameVersion = version === undefined ? sql`` : sql`AND xmin = ${version}::xid`;
-  try {
-    const { rows } = await sql<{ updated: number; row_version: string | null }>`
+  const { rows } = await translateConflict(() =>
+    sql<{ updated: number; row_version: string | null }>`
       WITH u AS (
         UPDATE users SET ${sql.join(assignments)}
         WHERE id = ${change.before.id} AND sequence = ${change.before.sequence} ${sameVersion}
@@ -66,16 +65,11 @@ export async function applyUserChange(db: Kysely<Database>, change: UserChange):
         FROM u, jsonb_to_recordset(${events}::jsonb) AS x(
           aggregate_type text, aggregate_id text, sequence bigint, type text, payload jsonb,
           actor_id text, org_id text, created_at timestamptz)
-        RETURNING 1
       )${discard}${notify}
-      SELECT (SELECT count(*) FROM u)::int AS updated, (SELECT row_version FROM u) AS row_version,
-        (SELECT count(*) FROM e)::int AS appended${discarded}${notified}`.execute(db);
-    const row = rows[0]!;
-    if (row.updated !== 1) return false;
-    if (row.row_version !== null) rowVersions.set(change.after, row.row_version);
-    return true;
-  } catch (err) {
-    if (isUniqueViolation(err, USERNAME_INDEX)) throw new UsernameConflict();
-    throw err;
-  }
+      SELECT (SELECT count(*) FROM u)::int AS updated, (SELECT row_version FROM u) AS row_version${notified}`.execute(db),
+  );
+  const row = rows[0]!;
+  if (row.updated !== 1) return false;
+  if (row.row_version !== null) rowVersions.set(change.after, row.row_version);
+  return true;
 }

@@ -5,7 +5,7 @@ import { UserIdConflict, UsernameConflict, type Gender, type UserRecord, type Us
 import { foldCase } from "../domain/users/user-filter.js";
 
 /** Index that keeps live usernames unique, case-insensitively (see migrations/0001). */
-export const USERNAME_INDEX = "users_username_folded_live";
+const USERNAME_INDEX = "users_username_folded_live";
 
 /** The case-insensitive form of a username: Unicode lower case, computed here, never by collation. */
 export function foldUsername(username: string): string {
@@ -64,7 +64,8 @@ export async function updateUser(db: Kysely<Database>, user: UserRecord): Promis
   if (result.numUpdatedRows === 0n) throw new Error(`user ${id} does not exist`);
 }
 
-async function translateConflict<T>(write: () => Promise<T>): Promise<T> {
+/** Runs a write of the users table, turning a taken username into UsernameConflict. */
+export async function translateConflict<T>(write: () => Promise<T>): Promise<T> {
   try {
     return await write();
   } catch (err) {

@@ -179,7 +179,7 @@ async function runOnSnapshot<P, R extends object>(
   return applied ? { kind: "done", value: { ...extra, details: detailsOf(after) }, written: after } : { kind: "conflict" };
 }
 
-/** A user that stops being active loses its tokens' access: every process must drop what it cached. */
+/** A user whose state changes (locked, deactivated, deleted, reactivated): every process must drop what it cached of it. */
 function takesRights(before: UserRecord, after: UserRecord): boolean {
   return before.state !== after.state;
 }

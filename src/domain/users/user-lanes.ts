@@ -49,7 +49,6 @@ export async function inUserLane<T>(store: Store, userId: string, fn: (turn: Lan
   let release!: () => void;
   lane.tail = new Promise<void>((resolve) => (release = resolve));
   await previous;
-  const current = lane;
   try {
     return await fn({
       known: recent.get(userId),
@@ -62,8 +61,8 @@ export async function inUserLane<T>(store: Store, userId: string, fn: (turn: Lan
       },
     });
   } finally {
-    current.holders--;
-    if (current.holders === 0) lanes.delete(userId);
+    lane.holders--;
+    if (lane.holders === 0) lanes.delete(userId);
     release();
   }
 }
