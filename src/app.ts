@@ -34,8 +34,6 @@ export interface RunningRoster {
    * refused (UNAVAILABLE).
    */
   close(): Promise<ShutdownReport>;
-  /** The outbox's notifications by state (for metrics). */
-  deliveryCounts: Delivery["counts"];
 }
 
 export interface ShutdownReport {
@@ -131,7 +129,7 @@ export async function startRoster(config: Config, logger: Logger, options: Start
         pool: () => database.poolStats(),
         passwordHashing: () => hasher.stats?.() ?? { running: 0, queued: 0 },
         // every delivery state (pending, sending, sent, failed, discarded), 0 included
-        notificationsByStatus: async () => ({ ...(await outboxCounts(database.db)) }),
+        notificationsByStatus: () => outboxCounts(database.db),
       },
       config,
       logger,
@@ -154,7 +152,6 @@ export async function startRoster(config: Config, logger: Logger, options: Start
     logger.info({ port: server.port, embeddedDatabase: database.embedded }, options.worker ? "worker listening" : "roster listening");
     return {
       port: server.port,
-      deliveryCounts: () => delivery.counts(),
       metricsPort: server.metricsPort,
       markDraining: () => server.markDraining(),
       async close() {
