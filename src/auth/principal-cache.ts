@@ -7,7 +7,7 @@
  */
 import type { Principal } from "../domain/principal.js";
 
-export interface CachedPrincipal {
+interface CachedPrincipal {
   principal: Principal;
   /** A personal access token's expiry (checked on every use); null for none. */
   expiresAt: Date | null;

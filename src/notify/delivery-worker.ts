@@ -15,11 +15,10 @@ import { hostname } from "node:os";
 import type { Kysely } from "kysely";
 import pg from "pg";
 import type { Logger } from "pino";
-import { codeMatches } from "../domain/codes/code.js";
 import type { NotificationChannel } from "../domain/store.js";
-import { MAX_FAILED_ATTEMPTS } from "../domain/users/verification-codes.js";
+import { checkCode } from "../domain/users/verification-codes.js";
 import * as outbox from "../store/notification-outbox.js";
-import type { ClaimedNotification, OutboxCounts } from "../store/notification-outbox.js";
+import type { ClaimedNotification } from "../store/notification-outbox.js";
 import { OUTBOX_CHANNEL } from "../store/notifications.js";
 import type { Database } from "../store/schema.js";
 import { DeliveryError, maskRecipient, scrubProviderAnswer, type SendResult } from "./delivery-error.js";
@@ -64,7 +63,6 @@ export interface DeliveryWorker {
    * still running (another process, or this one after a restart, sends them), closes the providers.
    */
   stop(graceMs: number): Promise<{ released: number }>;
-  counts(): Promise<OutboxCounts>;
 }
 
 interface Payload {
@@ -210,15 +208,13 @@ export function createDeliveryWorker(o: DeliveryWorkerOptions): DeliveryWorker {
 
   function whyUnusable(n: ClaimedNotification, code: string, at: Date): string | undefined {
     if (!n.user) return "the user no longer exists";
-    if (!n.code || !codeMatches(o.keys.codeHmac, n.code, n.purpose, n.userId, code)) return "the code was used or replaced";
-    if (n.code.expiresAt.getTime() <= at.getTime()) return "the code expired";
-    if (n.code.failedAttempts >= MAX_FAILED_ATTEMPTS) return "the code is exhausted";
-    return undefined;
+    const { outcome } = checkCode(o, n.code, n.purpose, n.userId, code, at);
+    if (outcome === "match") return undefined;
+    return outcome === "expired" ? "the code expired" : outcome === "exhausted" ? "the code is exhausted" : "the code was used or replaced";
   }
 
   async function send(n: ClaimedNotification, payload: Payload, at: Date, secrets: string[]): Promise<SendResult> {
     const input: MessageInput = {
-      channel: n.channel,
       purpose: n.purpose,
       userId: n.userId,
       user: n.user!,
@@ -227,12 +223,11 @@ export function createDeliveryWorker(o: DeliveryWorkerOptions): DeliveryWorker {
       expiresAt: n.code!.expiresAt,
       now: at,
     };
+    // only the configured channels are claimed
     if (n.channel === "email") {
-      if (!o.email) throw new DeliveryError("email delivery is not configured", false);
-      return o.email.send(n.recipient, renderEmail(o.templates, input), secrets);
+      return o.email!.send(n.recipient, renderEmail(o.templates, input), secrets);
     }
-    if (!o.sms) throw new DeliveryError("SMS delivery is not configured", false);
-    return o.sms.send(
+    return o.sms!.send(
       {
         notificationId: n.id,
         recipient: n.recipient,
@@ -371,7 +366,5 @@ export function createDeliveryWorker(o: DeliveryWorkerOptions): DeliveryWorker {
       o.email?.close();
       return { released };
     },
-
-    counts: () => outbox.outboxCounts(o.db),
   };
 }

@@ -25,7 +25,7 @@ export interface EmailSender {
 }
 
 /** Credentials from the URL unless ROSTER_SMTP_USER / ROSTER_SMTP_PASSWORD give them. */
-export function smtpEndpoint(settings: Pick<SmtpSettings, "url" | "user" | "password">) {
+function smtpEndpoint(settings: Pick<SmtpSettings, "url" | "user" | "password">) {
   const url = new URL(settings.url);
   const secure = url.protocol === "smtps:";
   return {
@@ -64,9 +64,9 @@ export function createEmailSender(settings: SmtpSettings): EmailSender {
     async send(to, message, secrets) {
       try {
         const info = await transport.sendMail({ from: settings.from, to, subject: message.subject, text: message.text, html: message.html });
-        return { providerStatus: scrubProviderAnswer(String(info.response ?? "accepted"), [to, ...secrets]) };
+        return { providerStatus: scrubProviderAnswer(String(info.response ?? "accepted"), secrets) };
       } catch (err) {
-        throw classify(err, [to, ...secrets]);
+        throw classify(err, secrets);
       }
     },
     close: () => transport.close(),

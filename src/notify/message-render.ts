@@ -1,5 +1,6 @@
 /** Turns a claimed notification and its opened payload into the message a provider receives. */
-import type { CodePurpose, NotificationChannel } from "../domain/store.js";
+import type { CodePurpose } from "../domain/store.js";
+import type { MessageUser } from "../store/notification-outbox.js";
 import type { MessageKind, Templates, TemplateValues } from "./templates.js";
 
 export interface EmailMessage {
@@ -8,29 +9,28 @@ export interface EmailMessage {
   html: string;
 }
 
-export interface SmsMessage {
+interface SmsMessage {
   text: string;
 }
 
 export interface MessageInput {
-  channel: NotificationChannel;
   purpose: CodePurpose;
   userId: string;
-  user: { orgId: string; displayName: string; givenName: string; familyName: string; username: string; preferredLanguage: string };
+  user: MessageUser;
   code: string;
   link: string | undefined;
   expiresAt: Date;
   now: Date;
 }
 
-export function messageKind(purpose: CodePurpose): MessageKind {
+function messageKind(purpose: CodePurpose): MessageKind {
   if (purpose === "email") return "email-verification";
   if (purpose === "phone") return "phone-verification";
   return "password-reset";
 }
 
 /** The name a message greets: the display name, else given and family name, else the username. */
-export function greetingName(user: MessageInput["user"]): string {
+function greetingName(user: MessageInput["user"]): string {
   return user.displayName.trim() || `${user.givenName} ${user.familyName}`.trim() || user.username;
 }
 

@@ -7,7 +7,7 @@ import { createHmac } from "node:crypto";
 import type { CodePurpose } from "../domain/store.js";
 import { DeliveryError, scrubProviderAnswer, type SendResult } from "./delivery-error.js";
 
-export const SIGNATURE_HEADER = "X-Roster-Signature";
+const SIGNATURE_HEADER = "X-Roster-Signature";
 
 export interface SmsSettings {
   url: string;
@@ -16,7 +16,7 @@ export interface SmsSettings {
 }
 
 /** The body of the webhook request. */
-export interface SmsWebhookBody {
+interface SmsWebhookBody {
   /** The notification's id: the same for every retry of one message (for de-duplication). */
   id: string;
   recipient: string;
@@ -59,7 +59,7 @@ export function createSmsSender(settings: SmsSettings, now: () => Date = () => n
         language: r.language,
       };
       const body = JSON.stringify(payload);
-      const scrub = (s: string) => scrubProviderAnswer(s, [r.recipient, r.code, r.message, ...secrets]);
+      const scrub = (s: string) => scrubProviderAnswer(s, [r.message, ...secrets]);
       let response: Response;
       try {
         response = await fetch(settings.url, {

@@ -4,7 +4,6 @@ import type { Kysely } from "kysely";
 import type { Logger } from "pino";
 import type { DeliveryConfig } from "../config/config.js";
 import type { DerivedKeys } from "../config/keys.js";
-import { outboxCounts, type OutboxCounts } from "../store/notification-outbox.js";
 import type { Database } from "../store/schema.js";
 import { createDeliveryWorker } from "./delivery-worker.js";
 import { createEmailSender } from "./email-sender.js";
@@ -13,8 +12,6 @@ import { loadTemplates } from "./templates.js";
 
 export interface Delivery {
   stop(graceMs: number): Promise<{ released: number }>;
-  /** Notifications by state (pending, sending, sent, failed, discarded), for metrics. */
-  counts(): Promise<OutboxCounts>;
 }
 
 export function startDelivery(opts: {
@@ -26,7 +23,7 @@ export function startDelivery(opts: {
   now: () => Date;
 }): Delivery {
   const { config, logger } = opts;
-  const idle: Delivery = { stop: async () => ({ released: 0 }), counts: () => outboxCounts(opts.db) };
+  const idle: Delivery = { stop: async () => ({ released: 0 }) };
   if (!config) return idle;
   if (!config.enabled) {
     logger.info("delivery is off in this process (ROSTER_DELIVERY=off): other processes send the outbox");

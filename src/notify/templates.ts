@@ -9,12 +9,12 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** The templates shipped with Roster, found relative to this module (source or compiled). */
-export const BUILT_IN_TEMPLATES_DIR = fileURLToPath(new URL("./templates/", import.meta.url));
+const BUILT_IN_TEMPLATES_DIR = fileURLToPath(new URL("./templates/", import.meta.url));
 
 export type MessageKind = "email-verification" | "password-reset" | "phone-verification";
 export type TemplatePart = "subject.txt" | "body.txt" | "body.html" | "sms.txt";
 
-export const FALLBACK_LANGUAGE = "en";
+const FALLBACK_LANGUAGE = "en";
 
 export const PLACEHOLDERS = ["displayName", "code", "link", "expiryMinutes", "userId", "orgId"] as const;
 export type Placeholder = (typeof PLACEHOLDERS)[number];
@@ -113,6 +113,6 @@ function parse(name: string, source: string): Segment[] {
   return segments;
 }
 
-export function escapeHtml(value: string): string {
+function escapeHtml(value: string): string {
   return value.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 }

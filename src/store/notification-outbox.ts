@@ -7,7 +7,17 @@ import { sql, type Kysely } from "kysely";
 import type { Database } from "./schema.js";
 import type { CodePurpose, NotificationChannel } from "../domain/store.js";
 
-export type OutboxStatus = "pending" | "sending" | "sent" | "failed" | "discarded";
+type OutboxStatus = "pending" | "sending" | "sent" | "failed" | "discarded";
+
+/** What a message says of its recipient user. */
+export interface MessageUser {
+  orgId: string;
+  displayName: string;
+  givenName: string;
+  familyName: string;
+  username: string;
+  preferredLanguage: string;
+}
 
 /** A claimed notification with what its message needs: the user and the code it delivers. */
 export interface ClaimedNotification {
@@ -18,16 +28,15 @@ export interface ClaimedNotification {
   purpose: CodePurpose;
   /** undefined only if the row was somehow stripped of it (then it cannot be sent). */
   encryptedPayload: Buffer | undefined;
-  createdAt: Date;
   /** This attempt's number, from 1. */
   attempt: number;
   /** undefined when the user is gone. */
-  user: { orgId: string; displayName: string; givenName: string; familyName: string; username: string; preferredLanguage: string } | undefined;
+  user: MessageUser | undefined;
   /** The user's current code of this purpose; undefined when there is none (used up, discarded). */
   code: { hash: Buffer; expiresAt: Date; failedAttempts: number } | undefined;
 }
 
-export interface ClaimOptions {
+interface ClaimOptions {
   workerId: string;
   channels: readonly NotificationChannel[];
   limit: number;
@@ -42,7 +51,6 @@ interface ClaimRow {
   recipient: string;
   purpose: string;
   encrypted_payload: Buffer | null;
-  created_at: Date;
   attempts: number;
   org_id: string | null;
   display_name: string | null;
@@ -78,7 +86,7 @@ export async function claimDue(db: Kysely<Database>, o: ClaimOptions): Promise<C
       LEFT JOIN users u ON u.id = due.user_id
       LEFT JOIN codes c ON c.user_id = due.user_id AND c.purpose = due.purpose
     WHERE n.id = due.id
-    RETURNING n.id, n.user_id, n.channel, n.recipient, n.purpose, n.encrypted_payload, n.created_at, n.attempts,
+    RETURNING n.id, n.user_id, n.channel, n.recipient, n.purpose, n.encrypted_payload, n.attempts,
       u.org_id, u.display_name, u.given_name, u.family_name, u.username, u.preferred_language,
       c.hash AS code_hash, c.expires_at AS code_expires_at, c.failed_attempts AS code_failed_attempts`.execute(db);
   return rows
@@ -89,7 +97,6 @@ export async function claimDue(db: Kysely<Database>, o: ClaimOptions): Promise<C
       recipient: r.recipient,
       purpose: r.purpose as CodePurpose,
       encryptedPayload: r.encrypted_payload ?? undefined,
-      createdAt: r.created_at,
       attempt: r.attempts,
       user:
         r.org_id === null

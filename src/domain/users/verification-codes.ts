@@ -86,8 +86,8 @@ export type CodeCheck =
 
 /** Compares a submitted code with the stored one in constant time (codes.md §4). */
 export function checkCode(
-  deps: DomainDeps,
-  code: CodeRecord | undefined,
+  deps: Pick<DomainDeps, "keys">,
+  code: Pick<CodeRecord, "hash" | "expiresAt" | "failedAttempts"> | undefined,
   purpose: CodePurpose,
   userId: string,
   submitted: string,

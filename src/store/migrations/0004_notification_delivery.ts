@@ -7,8 +7,8 @@ import { sql, type Kysely } from "kysely";
 //   died mid-send) may be claimed again.
 // - The sealed payload (code and link) is removed once a notification leaves the outbox for
 //   good, so it becomes nullable.
-// - notifications_due serves the claim of due pending rows in id order, notifications_leased the
-//   claims whose lease expired.
+// - notifications_due finds the pending rows that are due (by next_attempt_at; the claim then
+//   takes them in id order), notifications_leased the claims whose lease expired.
 const statements = [
   sql`ALTER TABLE notifications
         ADD COLUMN lease_until timestamptz,
