@@ -62,12 +62,14 @@ export function wellFormedText(text: string): string {
 
 /** Seconds a client should wait before retrying an UNAVAILABLE answer (HTTP Retry-After). */
 export const RETRY_AFTER_SECONDS = 1;
+/** The header every "try again later" answer carries. */
+export const retryAfterHeader: Readonly<Record<string, string>> = { "retry-after": String(RETRY_AFTER_SECONDS) };
 
 export function connectErrorFromDomain(err: DomainError): ConnectError {
   const details = err.id ? [{ desc: ErrorDetailSchema, value: { id: err.id, message: wellFormedText(err.text) } }] : [];
   const code = codeOfKind[err.kind];
   // Connect sends an error's metadata as HTTP headers, gRPC as trailers
-  const metadata = code === Code.Unavailable ? new Headers({ "retry-after": String(RETRY_AFTER_SECONDS) }) : undefined;
+  const metadata = code === Code.Unavailable ? new Headers(retryAfterHeader) : undefined;
   return new ConnectError(wellFormedText(err.message), code, metadata, details, err);
 }
 
@@ -135,6 +137,6 @@ export function restErrorFromConnect(err: ConnectError): RestError {
     body.details = details.map((d) => ({ "@type": `type.googleapis.com/${ERROR_DETAIL_TYPE}`, id: d.id, message: wellFormedText(d.message) }));
   }
   const override = details.map((d) => restStatusOverrides.get(d.id)).find((s) => s !== undefined);
-  const headers: Record<string, string> = err.code === Code.Unavailable ? { "retry-after": String(RETRY_AFTER_SECONDS) } : {};
+  const headers: Record<string, string> = err.code === Code.Unavailable ? { ...retryAfterHeader } : {};
   return { status: override ?? restStatusOfCode[err.code] ?? 500, body, headers };
 }

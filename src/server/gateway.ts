@@ -145,7 +145,8 @@ function jsonOfText(field: DescField, text: string): JsonValue {
   }
 }
 
-function isTopLevelScalar(field: DescField): boolean {
+/** A field a path or query parameter can set: a scalar or enum, or a list of them. */
+export function isTopLevelScalar(field: DescField): boolean {
   return (
     field.fieldKind === "scalar" ||
     field.fieldKind === "enum" ||

@@ -1,10 +1,11 @@
 /**
  * `GET /healthz`: the process is up and serving HTTP (always 200 while it answers at all).
- * `GET /readyz`: ready for traffic (readiness.ts): 200, or 503 while starting, draining or
+ * `GET /readyz`: ready for traffic (readiness.ts): 200, or 503 while draining or
  * without a database. Bodies are small JSON documents for people; probes read the status.
  */
 import type { NodeRequest, NodeResponse } from "./interceptors/logging.js";
 import type { Readiness } from "./readiness.js";
+import { retryAfterHeader } from "./error-mapping.js";
 
 export const HEALTH_PATHS = new Set(["/healthz", "/readyz"]);
 
@@ -36,7 +37,7 @@ export function createHealthHttpHandler(readiness: Readiness): (req: NodeRequest
         result.ready
           ? send(req, res, 200, { status: "ready" })
           : // the reason only: the database's error (hosts, ports) is for the log, not for any client
-            send(req, res, 503, { status: "not ready", reason: result.reason }, { "retry-after": "1" }),
+            send(req, res, 503, { status: "not ready", reason: result.reason }, retryAfterHeader),
       () => send(req, res, 503, { status: "not ready", reason: "database" }),
     );
   };

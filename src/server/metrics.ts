@@ -8,7 +8,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom
 import type { Logger } from "pino";
 import type { NodeRequest, NodeResponse } from "./interceptors/logging.js";
 
-export interface PoolStats {
+interface PoolStats {
   /** Open connections (idle and in use). */
   total: number;
   idle: number;
@@ -16,7 +16,7 @@ export interface PoolStats {
   waiting: number;
 }
 
-export interface HashQueueStats {
+interface HashQueueStats {
   running: number;
   queued: number;
 }
@@ -28,8 +28,10 @@ export interface MetricsSources {
   notificationsByStatus?: () => Promise<Record<string, number>>;
 }
 
+/** Where the scrape is served (on the API port, or alone on ROSTER_METRICS_PORT). */
+export const METRICS_PATH = "/metrics";
+
 export interface Metrics {
-  registry: Registry;
   /** Counts one finished request. `procedure` must come from a bounded set. */
   observeRequest(labels: { protocol: string; procedure: string; code: string }, seconds: number): void;
   handler(req: NodeRequest, res: NodeResponse): void;
@@ -125,7 +127,6 @@ export function createMetrics(sources: MetricsSources, logger: Logger): Metrics 
   }
 
   return {
-    registry,
     observeRequest(labels, seconds) {
       requests.inc(labels);
       latency.observe(labels, seconds);

@@ -9,7 +9,7 @@
 import type { DescEnum, DescField, DescMessage, DescService } from "@bufbuild/protobuf";
 import { getOption, hasOption, ScalarType } from "@bufbuild/protobuf";
 import { http } from "../gen/google/api/annotations_pb.js";
-import { bindingsOf, VARIABLE } from "./gateway.js";
+import { bindingsOf, isTopLevelScalar, VARIABLE } from "./gateway.js";
 
 type Schema = Record<string, unknown>;
 
@@ -145,14 +145,6 @@ class Schemas {
         };
     }
   }
-}
-
-function isTopLevelScalar(field: DescField): boolean {
-  return (
-    field.fieldKind === "scalar" ||
-    field.fieldKind === "enum" ||
-    (field.fieldKind === "list" && (field.listKind === "scalar" || field.listKind === "enum"))
-  );
 }
 
 export function buildOpenApiDocument(opts: OpenApiOptions): Record<string, unknown> {

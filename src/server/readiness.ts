@@ -1,9 +1,9 @@
 /**
- * Whether Roster should receive traffic: the database answers, migrations are done, and the
- * server is not draining. `/readyz`, the gRPC health service and its watchers read it; the
+ * Whether Roster should receive traffic: the database answers and the server is not draining
+ * (a server exists only once migrations are done and the instance is there). `/readyz`, the gRPC health service and its watchers read it; the
  * shutdown marks it draining first, before the drain begins.
  */
-export type ReadinessReason = "draining" | "starting" | "database";
+export type ReadinessReason = "draining" | "database";
 
 export interface ReadinessResult {
   ready: boolean;
@@ -16,8 +16,6 @@ export interface ReadinessResult {
 export interface Readiness {
   /** Draining from now on: every later check answers not ready. Idempotent. */
   markDraining(): void;
-  /** Migrations are applied and the instance exists: traffic may come. */
-  markStarted(): void;
   readonly draining: boolean;
   check(): Promise<ReadinessResult>;
   /** Called once with no argument when draining begins (watchers end their streams). */
@@ -36,7 +34,6 @@ export interface ReadinessOptions {
 export function createReadiness(options: ReadinessOptions = {}): Readiness {
   const timeoutMs = options.pingTimeoutMs ?? 2_000;
   let draining = false;
-  let started = false;
   const listeners = new Set<() => void>();
   /** Concurrent checks share one ping. */
   let ping: Promise<ReadinessResult> | undefined;
@@ -74,15 +71,11 @@ export function createReadiness(options: ReadinessOptions = {}): Readiness {
       for (const listener of [...listeners]) listener();
       listeners.clear();
     },
-    markStarted() {
-      started = true;
-    },
     get draining() {
       return draining;
     },
     async check() {
       if (draining) return { ready: false, reason: "draining" };
-      if (!started) return { ready: false, reason: "starting" };
       ping ??= pingOnce()
         .then(note)
         .finally(() => (ping = undefined));

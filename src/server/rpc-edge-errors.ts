@@ -8,6 +8,7 @@
  */
 import { Code } from "@connectrpc/connect";
 import { codeName, requestLogOf, type NodeRequest, type NodeResponse } from "./interceptors/logging.js";
+import { isGrpcWebText } from "./grpc-web-text.js";
 
 export interface RpcEdgeError {
   /** HTTP status for Connect; gRPC and gRPC-web get 200 for an unknown procedure (their status says it). */
@@ -53,10 +54,9 @@ export function answerRpcEdgeError(req: NodeRequest, res: NodeResponse, err: Rpc
   // end() does when nothing was sent before; writeHead() would send them on their own.
   res.statusCode = err.status === 404 ? 200 : err.status;
   for (const [name, value] of Object.entries(err.headers ?? {})) res.setHeader(name, value);
-  const requested = String(req.headers["content-type"] ?? "").toLowerCase();
   res.setHeader(
     "content-type",
-    family === "grpc" ? "application/grpc" : requested.startsWith("application/grpc-web-text") ? "application/grpc-web-text+proto" : "application/grpc-web+proto",
+    family === "grpc" ? "application/grpc" : isGrpcWebText(req) ? "application/grpc-web-text+proto" : "application/grpc-web+proto",
   );
   res.setHeader("grpc-status", String(err.code));
   res.setHeader("grpc-message", encodeURIComponent(err.message));

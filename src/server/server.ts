@@ -21,10 +21,10 @@ import { answerUnknownProcedure } from "./node-adapter.js";
 import { Health } from "../gen/grpc/health/v1/health_pb.js";
 import { createHealthHttpHandler, HEALTH_PATHS } from "./health-http.js";
 import { createHealthService } from "./health-service.js";
-import { createMetrics, type MetricsSources } from "./metrics.js";
+import { createMetrics, METRICS_PATH, type MetricsSources } from "./metrics.js";
 import { createReadiness, type Readiness } from "./readiness.js";
 import { createReflectionServices, ServerReflectionV1, ServerReflectionV1alpha } from "./reflection.js";
-import { finalCodeOf, requestLogOf } from "./interceptors/logging.js";
+import { requestLogOf, type RequestDone } from "./interceptors/logging.js";
 import { buildOpenApiDocument } from "./openapi.js";
 
 export type { Authenticate, AuthHeaders } from "./interceptors/auth.js";
@@ -57,14 +57,12 @@ export interface RunningServer {
 }
 
 /** The paths of the edge's own HTTP endpoints (a bounded label set for the request metrics). */
-const METRICS_PATH = "/metrics";
 const OPENAPI_PATH = "/openapi.json";
 
 export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   const logger = deps.logger.child({ component: "server" });
   const originPolicy = createOriginPolicy(deps.config.corsOrigins);
   const readiness = deps.readiness ?? createReadiness();
-  readiness.markStarted();
   const reflected = [...deps.services.map((s) => s.service), Health, ServerReflectionV1, ServerReflectionV1alpha];
   const reflection = createReflectionServices(reflected);
   // No token: load balancers, orchestrators and grpcurl ask these without credentials.
@@ -105,20 +103,14 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     }),
   );
   /** Request metrics: labels from bounded sets only (unknown paths share one label). */
-  const observe = (req: NodeRequest, res: NodeResponse) => {
-    const started = process.hrtime.bigint();
-    res.once("close", () => {
-      const record = requestLogOf(req);
-      if (!record) return;
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const procedure =
-        knownProcedures.has(record.procedure) || edgePaths.has(record.procedure)
-          ? record.procedure
-          : record.protocol === "ui"
-            ? "/ui/"
-            : "unmatched";
-      metrics.observeRequest({ protocol: record.protocol, procedure, code: finalCodeOf(record, res) }, seconds);
-    });
+  const observe: RequestDone = (record, code, seconds) => {
+    const procedure =
+      knownProcedures.has(record.procedure) || edgePaths.has(record.procedure)
+        ? record.procedure
+        : record.protocol === "ui"
+          ? "/ui/"
+          : "unmatched";
+    metrics.observeRequest({ protocol: record.protocol, procedure, code }, seconds);
   };
   const ui = createUiHandler({ root: deps.config.uiDir, logger });
   /** `/<package>.<Service>/<Method>`: an RPC of a service Roster does not serve. */
@@ -136,8 +128,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
 
   const handler = (req: NodeRequest, res: NodeResponse): void => {
     try {
-      const scope = trackRequest(logger, req, res);
-      observe(req, res);
+      const scope = trackRequest(logger, req, res, observe);
       runInRequestScope(scope, () => {
         const path = req.url ?? "/";
         const bare = path.split("?", 1)[0]!;

@@ -11,6 +11,8 @@ import { Code, ConnectError, createContextKey, createContextValues, type Context
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import type { RequestScope } from "../../log-context.js";
+import { HEALTH_PATHS } from "../health-http.js";
+import { METRICS_PATH } from "../metrics.js";
 
 /** `http`: the edge's own endpoints (health, metrics, OpenAPI document). */
 export type Protocol = "grpc" | "grpc-web" | "connect" | "rest" | "ui" | "http";
@@ -87,21 +89,24 @@ function fallbackCode(record: RequestLog, res: NodeResponse): string | undefined
 }
 
 /** The code the client received, as the request log shows it. */
-export function finalCodeOf(record: RequestLog, res: NodeResponse): string {
+function finalCodeOf(record: RequestLog, res: NodeResponse): string {
   return record.code ?? fallbackCode(record, res) ?? "unknown";
 }
 
-const PROBE_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
+const PROBE_PATHS = new Set([...HEALTH_PATHS, METRICS_PATH]);
 
 /** A client's own request id is kept when it is short and plain; otherwise one is made. */
 const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:+/=-]{1,128}$/;
 
+/** Told of every finished request, with the code its log line shows (e.g. the request metrics). */
+export type RequestDone = (record: RequestLog, code: string, seconds: number) => void;
+
 /**
- * Starts the request's record and writes its log line when the response is done. Returns the
- * request's scope (see log-context.ts): its id, from `x-request-id` or generated, is echoed in the
- * response's `x-request-id` header.
+ * Starts the request's record and writes its log line when the response is done (then tells
+ * `onDone`). Returns the request's scope (see log-context.ts): its id, from `x-request-id` or
+ * generated, is echoed in the response's `x-request-id` header.
  */
-export function trackRequest(logger: Logger, req: NodeRequest, res: NodeResponse): RequestScope {
+export function trackRequest(logger: Logger, req: NodeRequest, res: NodeResponse, onDone?: RequestDone): RequestScope {
   const started = process.hrtime.bigint();
   const path = (req.url ?? "/").split("?")[0];
   const record: RequestLog = { protocol: protocolOf(req), procedure: path };
@@ -113,15 +118,16 @@ export function trackRequest(logger: Logger, req: NodeRequest, res: NodeResponse
   res.setHeader("x-request-id", scope.requestId);
   const peer = req.socket?.remoteAddress;
   // probes and scrapes arrive every few seconds: their lines are debug, not info
-  const log = PROBE_PATHS.has(path) ? logger.debug.bind(logger) : logger.info.bind(logger);
+  const level = PROBE_PATHS.has(path) ? "debug" : "info";
   res.once("close", () => {
     const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
-    log(
+    const code = finalCodeOf(record, res);
+    logger[level](
       {
         requestId: scope.requestId,
         protocol: record.protocol,
         procedure: record.procedure,
-        code: finalCodeOf(record, res),
+        code,
         status: res.statusCode,
         durationMs: Math.round(durationMs * 1000) / 1000,
         peer,
@@ -129,6 +135,7 @@ export function trackRequest(logger: Logger, req: NodeRequest, res: NodeResponse
       },
       "request",
     );
+    onDone?.(record, code, durationMs / 1000);
   });
   return scope;
 }
