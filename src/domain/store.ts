@@ -175,7 +175,10 @@ export interface UserStore {
   usernameTaken(username: string, exceptUserId?: string): Promise<boolean>;
   /** Inserts a new user, or replaces a deleted user's row with the same id. Throws UserIdConflict, UsernameConflict. */
   insertUser(user: UserRecord): Promise<void>;
-  /** Writes the whole current state of an existing user. Throws UsernameConflict. */
+  /**
+   * Writes the whole current state of an existing user; one that is not active counts as a
+   * changed principal (`principalChanged`). Throws UsernameConflict.
+   */
   updateUser(user: UserRecord): Promise<void>;
   /** Stores a metadata entry of the user under its key, replacing an earlier value. */
   setMetadata(userId: string, key: string, value: Buffer): Promise<void>;

@@ -75,7 +75,11 @@ function operations(db: Kysely<Database>, changed: Set<string>): StoreTx {
     getUser: (id) => users.getUser(db, id),
     usernameTaken: (username, exceptUserId) => users.usernameTaken(db, username, exceptUserId),
     insertUser: (user) => users.insertUser(db, user),
-    updateUser: (user) => users.updateUser(db, user),
+    updateUser: async (user) => {
+      await users.updateUser(db, user);
+      // a user that is not active may hold no access: whatever was cached of it goes
+      if (user.state !== "active") await principalChanged(user.id);
+    },
     appendEvents: (list) => events.appendEvents(db, list),
     listEvents: (aggregateId, aggregateType) => events.listEvents(db, aggregateId, aggregateType),
     latestEventPosition: () => events.latestEventPosition(db),

@@ -183,6 +183,7 @@ function operations(get: () => Data, changed: Set<string> = new Set()): StoreTx 
       if (user.state !== "deleted" && usernameHeld(d, user.username, user.id)) throw new UsernameConflict();
       d.users.set(user.id, copyUser(user));
       written(d, user.id);
+      if (user.state !== "active") changed.add(user.id);
     },
     async setMetadata(userId, key, value) {
       const d = get();
